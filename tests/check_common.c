@@ -1,0 +1,157 @@
+/*
+ * Unit tests of common/: error names, time parsing and formatting, the configuration loader and
+ * the log burst limiter.
+ */
+#include "config.h"
+#include "err.h"
+#include "log.h"
+#include "timeutil.h"
+
+#include <check.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+START_TEST(test_err_names)
+{
+    ck_assert_str_eq(gl_err_name(GL_ESTATE), "ESTATE");
+    ck_assert_str_eq(gl_strerror(GL_ESTATE), "illegal state transition");
+    ck_assert_str_eq(gl_err_name(GL_EINVAL), "EINVAL");
+    ck_assert_str_eq(gl_err_name(-99999), "EUNKNOWN");
+}
+END_TEST
+
+START_TEST(test_time_parse_utc_and_offsets)
+{
+    int64_t ms;
+    ck_assert_int_eq(gl_time_parse("2026-11-25T00:00:00Z", &ms), 0);
+    ck_assert_int_eq(ms, 1795564800000LL);
+    ck_assert_int_eq(gl_time_parse("2026-11-25T08:00:00+08:00", &ms), 0);
+    ck_assert_int_eq(ms, 1795564800000LL);
+    ck_assert_int_eq(gl_time_parse("2026-11-25 08:00:00.250+0800", &ms), 0);
+    ck_assert_int_eq(ms, 1795564800250LL);
+    char buf[40];
+    ck_assert_str_eq(gl_time_format_utc(1795564800250LL, buf, sizeof buf),
+                     "2026-11-25T00:00:00.250Z");
+}
+END_TEST
+
+START_TEST(test_time_local_zone)
+{
+    int64_t ms;
+    gl_time_set_zone("Asia/Shanghai");
+    /* A time without an offset is the county's local time. */
+    ck_assert_int_eq(gl_time_parse("2026-11-25T08:00:00", &ms), 0);
+    ck_assert_int_eq(ms, 1795564800000LL);
+    char buf[40];
+    ck_assert_str_eq(gl_time_format_local(ms, buf, sizeof buf), "2026-11-25T08:00:00+08:00");
+    /* 23:30 UTC on the 24th is already the 25th in Shanghai. */
+    ck_assert_int_eq(gl_local_yyyymmdd(1795564800000LL - 30 * 60 * 1000), 20261125);
+}
+END_TEST
+
+START_TEST(test_time_parse_rejects_garbage)
+{
+    int64_t ms;
+    const char *bad[] = {"", "2026", "2026-13-01T00:00:00Z", "2026-11-25T25:00:00Z",
+                         "2026-11-25T00:00:00Q", "2026-11-25T00:00:00+99:00", "yesterday",
+                         "2026-11-25T00:00:00.Z"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(gl_time_parse(bad[i], &ms) == GL_EINVAL, "accepted '%s'", bad[i]);
+}
+END_TEST
+
+struct test_cfg {
+    char name[16];
+    long long port;
+    double factor;
+    int flag;
+};
+
+static const gl_cfg_option_t test_opts[] = {
+    {"name", GL_CFG_STR, "dflt", 0, 0, offsetof(struct test_cfg, name), 16, 0, "a name"},
+    {"port", GL_CFG_INT, "8080", 1, 65535, offsetof(struct test_cfg, port), 0, 0, "a port"},
+    {"factor", GL_CFG_DOUBLE, "1.4", 1, 3, offsetof(struct test_cfg, factor), 0, 0, "factor"},
+    {"flag", GL_CFG_BOOL, "false", 0, 0, offsetof(struct test_cfg, flag), 0, 0, "a flag"},
+    {NULL, 0, NULL, 0, 0, 0, 0, 0, NULL},
+};
+
+START_TEST(test_config_sources_in_order)
+{
+    struct test_cfg cfg;
+    char err[256];
+    setenv("GOLDLINE_PORT", "9000", 1);
+    setenv("GOLDLINE_FACTOR", "2.5", 1);
+    char *argv[] = {"prog", "--factor=1.5", "pos1", "--flag", "--name", "x", "pos2", NULL};
+    int argc = 7;
+    ck_assert_int_eq(gl_cfg_load(test_opts, &cfg, &argc, argv, err, sizeof err), 0);
+    ck_assert_str_eq(cfg.name, "x");
+    ck_assert_int_eq(cfg.port, 9000);            /* from the environment */
+    ck_assert(cfg.factor == 1.5);                /* the command line wins over the environment */
+    ck_assert_int_eq(cfg.flag, 1);
+    ck_assert_int_eq(argc, 3);                   /* positionals kept, in order */
+    ck_assert_str_eq(argv[1], "pos1");
+    ck_assert_str_eq(argv[2], "pos2");
+    unsetenv("GOLDLINE_PORT");
+    unsetenv("GOLDLINE_FACTOR");
+}
+END_TEST
+
+START_TEST(test_config_rejects_bad_values)
+{
+    struct test_cfg cfg;
+    char err[256];
+    char *a1[] = {"prog", "--port=70000", NULL};
+    int argc = 2;
+    ck_assert_int_eq(gl_cfg_load(test_opts, &cfg, &argc, a1, err, sizeof err), GL_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "port"));
+    char *a2[] = {"prog", "--nosuch=1", NULL};
+    argc = 2;
+    ck_assert_int_eq(gl_cfg_load(test_opts, &cfg, &argc, a2, err, sizeof err), GL_EINVAL);
+    char *a3[] = {"prog", "--name=waytoolongforsixteen", NULL};
+    argc = 2;
+    ck_assert_int_eq(gl_cfg_load(test_opts, &cfg, &argc, a3, err, sizeof err), GL_EINVAL);
+    char *a4[] = {"prog", "--factor=abc", NULL};
+    argc = 2;
+    ck_assert_int_eq(gl_cfg_load(test_opts, &cfg, &argc, a4, err, sizeof err), GL_EINVAL);
+}
+END_TEST
+
+START_TEST(test_log_burst)
+{
+    gl_log_burst_t b = {0, 0};
+    unsigned long sup = 99;
+    ck_assert_int_eq(gl_log_burst_allow(&b, 1000, 5000, &sup), 1);
+    ck_assert_int_eq(sup, 0);
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq(gl_log_burst_allow(&b, 1000 + i * 100, 5000, &sup), 0);
+    ck_assert_int_eq(gl_log_burst_allow(&b, 7000, 5000, &sup), 1);
+    ck_assert_int_eq(sup, 10);
+}
+END_TEST
+
+static Suite *common_suite(void)
+{
+    Suite *s = suite_create("common");
+    TCase *core = tcase_create("Core");
+    tcase_add_test(core, test_err_names);
+    tcase_add_test(core, test_time_parse_utc_and_offsets);
+    tcase_add_test(core, test_time_local_zone);
+    tcase_add_test(core, test_config_sources_in_order);
+    tcase_add_test(core, test_log_burst);
+    suite_add_tcase(s, core);
+    TCase *errors = tcase_create("Errors");
+    tcase_add_test(errors, test_time_parse_rejects_garbage);
+    tcase_add_test(errors, test_config_rejects_bad_values);
+    suite_add_tcase(s, errors);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(common_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

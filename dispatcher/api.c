@@ -1,0 +1,270 @@
+/*
+ * Request handling and JSON shapes of the websocket API (see api.h and docs/api.md).
+ */
+#include "api.h"
+
+#include "err.h"
+#include "log.h"
+#include "timeutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void set_time(json_t *o, const char *key, int64_t ms)
+{
+    char buf[40];
+    if (ms)
+        json_object_set_new(o, key, json_string(gl_time_format_utc(ms, buf, sizeof buf)));
+}
+
+static void set_opt_str(json_t *o, const char *key, const char *s)
+{
+    if (s && s[0])
+        json_object_set_new(o, key, json_string(s));
+}
+
+json_t *api_incident_json(const incident_t *inc)
+{
+    json_t *o = json_pack("{s:s,s:s,s:f,s:f,s:s,s:i}", "id", inc->id, "state",
+                          incident_state_name(inc->state), "lat", inc->lat, "lon", inc->lon,
+                          "complaint", complaint_name(inc->complaint), "priority", inc->priority);
+    set_time(o, "onset", inc->onset_ms);
+    set_opt_str(o, "caller", inc->caller);
+    set_opt_str(o, "address", inc->address);
+    set_opt_str(o, "notes", inc->notes);
+    set_time(o, "created_at", inc->created_ms);
+    set_time(o, "updated_at", inc->updated_ms);
+    set_opt_str(o, "vehicle", inc->vehicle);
+    if (inc->state == INCIDENT_STATE_NEW)
+        set_time(o, "auto_assign_at", inc->auto_assign_at_ms);
+    return o;
+}
+
+json_t *api_vehicle_json(const api_t *a, const vehicle_t *v, int64_t now_ms)
+{
+    json_t *caps = json_array();
+    for (int i = 0; i < v->ncaps; i++)
+        json_array_append_new(caps, json_string(v->caps[i]));
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:b}", "id", v->id, "call_sign", v->call_sign,
+                          "kind", v->kind, "station", v->station, "capabilities", caps, "status",
+                          vehicle_status_name(v->status), "stale",
+                          fleet_is_stale(v, now_ms, dispatch_params(a->d)->match.stale_ms));
+    set_opt_str(o, "incident", v->incident);
+    if (v->has_fix) {
+        json_object_set_new(o, "lat", json_real(v->lat));
+        json_object_set_new(o, "lon", json_real(v->lon));
+        set_time(o, "fix_at", v->fix_at_ms);
+    }
+    set_time(o, "status_at", v->status_at_ms);
+    return o;
+}
+
+json_t *api_event_json(const incident_event_t *e)
+{
+    char at[40];
+    json_t *o = json_pack("{s:i,s:s,s:s,s:s}", "seq", e->seq, "at",
+                          gl_time_format_utc(e->at_ms, at, sizeof at), "kind", e->kind, "source",
+                          e->source);
+    set_opt_str(o, "vehicle", e->vehicle);
+    if (e->detail) {
+        json_error_t jerr;
+        json_t *d = json_loads(e->detail, 0, &jerr);
+        if (d)
+            json_object_set_new(o, "detail", d);
+    }
+    return o;
+}
+
+json_t *api_candidate_json(const candidate_t *c)
+{
+    return json_pack("{s:s,s:s,s:s,s:f,s:f,s:s}", "vehicle", c->vehicle->id, "call_sign",
+                     c->vehicle->call_sign, "kind", c->vehicle->kind, "eta_s",
+                     (double)(long long)(c->eta_s * 10 + 0.5) / 10, "distance_m",
+                     (double)(long long)(c->distance_m * 10 + 0.5) / 10, "eta_method",
+                     c->eta_method);
+}
+
+json_t *api_error(json_t *id, int code, const char *message)
+{
+    return json_pack("{s:O,s:b,s:{s:s,s:s}}", "id", id ? id : json_null(), "ok", 0, "error",
+                     "code", gl_err_name(code), "message", message);
+}
+
+static json_t *ok(json_t *id, json_t *result)
+{
+    return json_pack("{s:O,s:b,s:o}", "id", id, "ok", 1, "result", result);
+}
+
+/* Looks up the "incident" argument; replies with the error itself when it is missing. */
+static incident_t *incident_arg_or_reply(api_t *a, json_t *req, json_t **reply)
+{
+    json_t *id = json_object_get(req, "id");
+    const char *inc_id = json_string_value(json_object_get(req, "incident"));
+    if (!inc_id) {
+        *reply = api_error(id, GL_EINVAL, "\"incident\" (string) is required");
+        return NULL;
+    }
+    incident_t *inc = incident_table_find(dispatch_incidents(a->d), inc_id);
+    if (!inc)
+        *reply = api_error(id, GL_ENOENT, "no such incident");
+    return inc;
+}
+
+static json_t *candidates_json(api_t *a, const incident_t *inc, int64_t now_ms)
+{
+    candidate_t c[MATCH_MAX_CANDIDATES];
+    int n = dispatch_candidates(a->d, inc, now_ms, c);
+    json_t *arr = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(arr, api_candidate_json(&c[i]));
+    return arr;
+}
+
+static json_t *op_call_new(api_t *a, json_t *req, json_t *id, int64_t now)
+{
+    json_t *lat = json_object_get(req, "lat"), *lon = json_object_get(req, "lon");
+    const char *complaint = json_string_value(json_object_get(req, "complaint"));
+    json_t *prio = json_object_get(req, "priority");
+    json_t *onset = json_object_get(req, "onset");
+    call_input_t in;
+    memset(&in, 0, sizeof in);
+    if (!json_is_number(lat) || !json_is_number(lon))
+        return api_error(id, GL_EINVAL, "\"lat\" and \"lon\" (numbers) are required");
+    if (!complaint || complaint_parse(complaint, &in.complaint))
+        return api_error(id, GL_EINVAL, "\"complaint\" must be chest_pain, stroke, trauma, "
+                                        "obstetric, newborn or other");
+    if (prio && !json_is_integer(prio))
+        return api_error(id, GL_EINVAL, "\"priority\" must be an integer 1-4");
+    if (onset && (!json_is_string(onset) ||
+                  gl_time_parse(json_string_value(onset), &in.onset_ms) != 0))
+        return api_error(id, GL_EINVAL, "\"onset\" must be an ISO 8601 date-time");
+    if (in.onset_ms > now + 60000)
+        return api_error(id, GL_EINVAL, "\"onset\" is in the future");
+    in.lat = json_number_value(lat);
+    in.lon = json_number_value(lon);
+    in.priority = prio ? (int)json_integer_value(prio) : 2;
+    in.caller = json_string_value(json_object_get(req, "caller"));
+    in.address = json_string_value(json_object_get(req, "address"));
+    in.notes = json_string_value(json_object_get(req, "notes"));
+    incident_t *inc;
+    char err[160];
+    int rc = dispatch_call_new(a->d, &in, now, &inc, err, sizeof err);
+    if (rc)
+        return api_error(id, rc, err);
+    return ok(id, json_pack("{s:o,s:o}", "incident", api_incident_json(inc), "candidates",
+                            candidates_json(a, inc, now)));
+}
+
+static json_t *op_stats(api_t *a, json_t *id)
+{
+    dispatch_stats_t *ds = dispatch_stats(a->d);
+    json_t *fixes = json_object();
+    for (int i = 0; i < GPS_VERDICT_COUNT; i++)
+        json_object_set_new(fixes, gps_verdict_name(i), json_integer((json_int_t)ds->fixes[i]));
+    json_t *uplink = json_pack("{s:I,s:I}", "accepted", (json_int_t)ds->uplink_accepted,
+                               "status_refused", (json_int_t)ds->status_refused);
+    if (a->bus) {
+        bus_stats_t bs;
+        bus_get_stats(a->bus, &bs);
+        json_object_set_new(uplink, "received", json_integer((json_int_t)bs.received));
+        json_t *rej = json_object();
+        for (int i = 0; i < BUS_REJECT_COUNT; i++)
+            json_object_set_new(rej, bus_reject_name(i), json_integer((json_int_t)bs.rejected[i]));
+        json_object_set_new(uplink, "rejected", rej);
+        json_object_set_new(uplink, "downlink_sent", json_integer((json_int_t)bs.downlink_sent));
+    }
+    json_t *db = json_object();
+    if (a->db) {
+        db_writer_stats_t s;
+        db_writer_get_stats(a->db, &s);
+        db = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "state", s.connected ? "up" : "down",
+                       "records_pending", (json_int_t)s.records_pending, "applied_lsn",
+                       (json_int_t)s.applied_lsn, "positions_pending",
+                       (json_int_t)s.positions_pending, "positions_written",
+                       (json_int_t)s.positions_written, "positions_dropped",
+                       (json_int_t)s.positions_dropped);
+    }
+    json_object_set_new(db, "journal_errors", json_integer((json_int_t)ds->journal_errors));
+    return ok(id, json_pack("{s:o,s:o,s:o,s:I,s:I}", "uplink", uplink, "fixes", fixes,
+                            "database", db, "vehicles",
+                            (json_int_t)fleet_count(dispatch_fleet(a->d)), "incidents",
+                            (json_int_t)incident_table_count(dispatch_incidents(a->d))));
+}
+
+json_t *api_handle(api_t *a, json_t *req, const char *actor, int *subscribe)
+{
+    json_t *id = json_object_get(req, "id");
+    const char *op = json_string_value(json_object_get(req, "op"));
+    int64_t now = gl_now_ms();
+    if (!json_is_integer(id) || !op)
+        return api_error(id, GL_EINVAL, "a request needs an integer \"id\" and an \"op\"");
+    json_t *reply = NULL;
+    char err[160];
+    if (!strcmp(op, "call.new")) {
+        reply = op_call_new(a, req, id, now);
+    } else if (!strcmp(op, "candidates") || !strcmp(op, "incident")) {
+        incident_t *inc = incident_arg_or_reply(a, req, &reply);
+        if (inc && !strcmp(op, "incident"))
+            reply = ok(id, json_pack("{s:o}", "incident", api_incident_json(inc)));
+        else if (inc)
+            reply = ok(id, json_pack("{s:o}", "candidates", candidates_json(a, inc, now)));
+    } else if (!strcmp(op, "assign")) {
+        incident_t *inc = incident_arg_or_reply(a, req, &reply);
+        const char *veh = json_string_value(json_object_get(req, "vehicle"));
+        if (inc && !veh)
+            reply = api_error(id, GL_EINVAL, "\"vehicle\" (string) is required");
+        else if (inc) {
+            int rc = dispatch_assign(a->d, inc, veh, "operator", 0, now, err, sizeof err);
+            reply = rc ? api_error(id, rc, err)
+                       : ok(id, json_pack("{s:o}", "incident", api_incident_json(inc)));
+        }
+    } else if (!strcmp(op, "cancel")) {
+        incident_t *inc = incident_arg_or_reply(a, req, &reply);
+        if (inc) {
+            const char *reason = json_string_value(json_object_get(req, "reason"));
+            int rc = dispatch_cancel(a->d, inc, reason, "operator", now, err, sizeof err);
+            reply = rc ? api_error(id, rc, err)
+                       : ok(id, json_pack("{s:o}", "incident", api_incident_json(inc)));
+        }
+    } else if (!strcmp(op, "incidents")) {
+        int all = json_is_true(json_object_get(req, "all"));
+        incident_table_t *t = dispatch_incidents(a->d);
+        json_t *arr = json_array();
+        for (size_t i = 0; i < incident_table_count(t); i++) {
+            const incident_t *inc = incident_table_at(t, i);
+            if (all || incident_is_open(inc->state))
+                json_array_append_new(arr, api_incident_json(inc));
+        }
+        reply = ok(id, json_pack("{s:o}", "incidents", arr));
+    } else if (!strcmp(op, "timeline")) {
+        incident_t *inc = incident_arg_or_reply(a, req, &reply);
+        if (inc) {
+            json_t *arr = json_array();
+            for (size_t i = 0; i < inc->nevents; i++)
+                json_array_append_new(arr, api_event_json(&inc->events[i]));
+            reply = ok(id, json_pack("{s:o,s:o}", "incident", api_incident_json(inc), "events",
+                                     arr));
+        }
+    } else if (!strcmp(op, "fleet")) {
+        fleet_t *f = dispatch_fleet(a->d);
+        json_t *arr = json_array();
+        for (uint32_t s = 0; s < fleet_count(f); s++)
+            json_array_append_new(arr, api_vehicle_json(a, fleet_at(f, s), now));
+        reply = ok(id, json_pack("{s:o}", "vehicles", arr));
+    } else if (!strcmp(op, "stats")) {
+        reply = op_stats(a, id);
+    } else if (!strcmp(op, "subscribe")) {
+        *subscribe = 1;
+        reply = ok(id, json_object());
+    } else {
+        reply = api_error(id, GL_EINVAL, "unknown op");
+    }
+    if (strcmp(op, "stats") && strcmp(op, "fleet"))
+        LOG_INFO("audit", "%s %s%s%s -> %s", actor, op,
+                 json_string_value(json_object_get(req, "incident")) ? " inc=" : "",
+                 json_string_value(json_object_get(req, "incident"))
+                     ? json_string_value(json_object_get(req, "incident"))
+                     : "",
+                 json_is_true(json_object_get(reply, "ok")) ? "ok" : "refused");
+    return reply;
+}

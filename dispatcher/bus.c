@@ -1,0 +1,242 @@
+/*
+ * nanomsg uplink/downlink and the protobuf envelopes (see bus.h).
+ */
+#include "bus.h"
+
+#include "err.h"
+#include "goldline.pb-c.h"
+#include "log.h"
+#include "nnuv.h"
+#include "timeutil.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct bus {
+    uv_loop_t *loop;
+    dispatch_t *d;
+    nnuv_sock_t *up, *down;
+    bus_stats_t stats;
+    gl_log_burst_t reject_burst;
+    int pending_closes;
+    void (*on_closed)(void *);
+    void *closed_ctx;
+};
+
+const char *bus_reject_name(bus_reject_t r)
+{
+    switch (r) {
+#define XX(name, text)                                                                            \
+    case BUS_REJECT_##name:                                                                       \
+        return text;
+        BUS_REJECT_MAP(XX)
+#undef XX
+    default:
+        return "unknown";
+    }
+}
+
+static void reject(bus_t *b, bus_reject_t why, const char *vehicle, uint64_t seq, int64_t now_ms)
+{
+    b->stats.rejected[why]++;
+    if (why == BUS_REJECT_DUPLICATE)
+        return; /* resends are normal after a dropped link: counted, not logged */
+    unsigned long suppressed = 0;
+    if (gl_log_burst_allow(&b->reject_burst, now_ms, 10000, &suppressed))
+        LOG_WARN("bus", "uplink refused: %s (veh=%.32s seq=%" PRIu64 "; %lu more refused since "
+                 "the last line)", bus_reject_name(why), vehicle ? vehicle : "?", seq, suppressed);
+}
+
+void bus_handle_uplink(bus_t *b, const void *buf, size_t len, int64_t now_ms)
+{
+    b->stats.received++;
+    Goldline__Uplink *up = goldline__uplink__unpack(NULL, len, buf);
+    if (!up) {
+        reject(b, BUS_REJECT_MALFORMED, NULL, 0, now_ms);
+        return;
+    }
+    vehicle_t *v = NULL;
+    if (up->body_case == GOLDLINE__UPLINK__BODY__NOT_SET) {
+        reject(b, BUS_REJECT_NO_BODY, up->vehicle_id, up->seq, now_ms);
+        goto done;
+    }
+    int rc = dispatch_uplink_begin(b->d, up->vehicle_id, up->seq, &v);
+    if (rc == GL_ENOENT) {
+        reject(b, BUS_REJECT_UNKNOWN_VEHICLE, up->vehicle_id, up->seq, now_ms);
+        goto done;
+    }
+    if (rc == GL_EDUP) {
+        reject(b, BUS_REJECT_DUPLICATE, up->vehicle_id, up->seq, now_ms);
+        /* The unit did not hear our Ack: say again how far it is durable. */
+        if (v->durable_seq > 0)
+            bus_send_ack(b, v);
+        goto done;
+    }
+    switch (up->body_case) {
+    case GOLDLINE__UPLINK__BODY_GPS: {
+        const Goldline__GpsFix *f = up->gps;
+        dispatch_uplink_fix(b->d, v, up->seq, f->lat, f->lon, f->fix_time_ms,
+                            f->has_speed_mps ? f->speed_mps : NAN,
+                            f->has_heading_deg ? f->heading_deg : NAN, f->has_hdop ? f->hdop : NAN,
+                            now_ms);
+        break;
+    }
+    case GOLDLINE__UPLINK__BODY_STATUS: {
+        const Goldline__StatusChange *s = up->status;
+        vehicle_status_t st = (vehicle_status_t)s->status;
+        if (st < VEHICLE_STATUS_AVAILABLE || st > VEHICLE_STATUS_OUT_OF_SERVICE) {
+            v->uplink_seq = up->seq; /* processed: refused */
+            reject(b, BUS_REJECT_MALFORMED, up->vehicle_id, up->seq, now_ms);
+            break;
+        }
+        dispatch_uplink_status(b->d, v, up->seq, st, s->incident_id, s->at_ms, now_ms);
+        break;
+    }
+    case GOLDLINE__UPLINK__BODY_ACK:
+        dispatch_uplink_ack(b->d, v, up->seq, up->ack->up_to_seq);
+        break;
+    default:
+        v->uplink_seq = up->seq;
+        reject(b, BUS_REJECT_NO_BODY, up->vehicle_id, up->seq, now_ms);
+        break;
+    }
+done:
+    goldline__uplink__free_unpacked(up, NULL);
+}
+
+static void on_uplink(nnuv_sock_t *s, const void *buf, size_t len, void *ctx)
+{
+    bus_handle_uplink(ctx, buf, len, gl_now_ms());
+}
+
+/* Publishes `dl` under the unit's topic "<id>\0". */
+static void publish(bus_t *b, const vehicle_t *v, Goldline__Downlink *dl)
+{
+    if (!b->down)
+        return;
+    size_t idlen = strlen(v->id) + 1;
+    size_t len = goldline__downlink__get_packed_size(dl);
+    uint8_t *buf = malloc(idlen + len);
+    if (!buf) {
+        b->stats.downlink_dropped++;
+        return;
+    }
+    memcpy(buf, v->id, idlen);
+    goldline__downlink__pack(dl, buf + idlen);
+    if (nnuv_send(b->down, buf, idlen + len) == 0)
+        b->stats.downlink_sent++;
+    else
+        b->stats.downlink_dropped++;
+    free(buf);
+}
+
+void bus_send_downlink(bus_t *b, const vehicle_t *v, const downlink_msg_t *m,
+                       const incident_t *inc)
+{
+    Goldline__Downlink dl = GOLDLINE__DOWNLINK__INIT;
+    Goldline__Assignment as = GOLDLINE__ASSIGNMENT__INIT;
+    Goldline__Cancel cancel = GOLDLINE__CANCEL__INIT;
+    dl.vehicle_id = (char *)v->id;
+    dl.seq = m->seq;
+    dl.sent_at_ms = gl_now_ms();
+    if (m->kind == DOWNLINK_ASSIGNMENT) {
+        if (!inc) {
+            LOG_ERR("bus", "veh=%s assignment for unknown incident %s not sent", v->id,
+                    m->incident);
+            return;
+        }
+        as.incident_id = (char *)inc->id;
+        as.lat = inc->lat;
+        as.lon = inc->lon;
+        as.complaint = (char *)complaint_name(inc->complaint);
+        as.priority = (uint32_t)inc->priority;
+        as.assigned_at_ms = m->at_ms;
+        as.address = inc->address;
+        dl.body_case = GOLDLINE__DOWNLINK__BODY_ASSIGNMENT;
+        dl.assignment = &as;
+    } else {
+        cancel.incident_id = (char *)m->incident;
+        cancel.reason = (char *)m->reason;
+        dl.body_case = GOLDLINE__DOWNLINK__BODY_CANCEL;
+        dl.cancel = &cancel;
+    }
+    publish(b, v, &dl);
+}
+
+void bus_send_ack(bus_t *b, const vehicle_t *v)
+{
+    Goldline__Downlink dl = GOLDLINE__DOWNLINK__INIT;
+    Goldline__Ack ack = GOLDLINE__ACK__INIT;
+    dl.vehicle_id = (char *)v->id;
+    dl.seq = 0; /* acks are not numbered: the unit never acknowledges an acknowledgement */
+    dl.sent_at_ms = gl_now_ms();
+    ack.up_to_seq = v->durable_seq;
+    dl.body_case = GOLDLINE__DOWNLINK__BODY_ACK;
+    dl.ack = &ack;
+    publish(b, v, &dl);
+}
+
+int bus_open(uv_loop_t *loop, const char *uplink_url, const char *downlink_url, dispatch_t *d,
+             bus_t **out)
+{
+    bus_t *b = calloc(1, sizeof *b);
+    if (!b)
+        return GL_ENOMEM;
+    b->loop = loop;
+    b->d = d;
+    int rc = nnuv_open(loop, NNUV_PULL, &b->up);
+    if (!rc && (rc = nnuv_bind(b->up, uplink_url)) != 0)
+        LOG_ERR("bus", "cannot bind the uplink to %s", uplink_url);
+    if (!rc)
+        rc = nnuv_open(loop, NNUV_PUB, &b->down);
+    if (!rc && (rc = nnuv_bind(b->down, downlink_url)) != 0)
+        LOG_ERR("bus", "cannot bind the downlink to %s", downlink_url);
+    if (!rc)
+        rc = nnuv_start_recv(b->up, on_uplink, b);
+    if (rc) {
+        bus_close(b, NULL, NULL);
+        return rc;
+    }
+    LOG_INFO("bus", "uplink %s, downlink %s", uplink_url, downlink_url);
+    *out = b;
+    return 0;
+}
+
+void bus_get_stats(const bus_t *b, bus_stats_t *out)
+{
+    *out = b->stats;
+}
+
+static void on_sock_closed(void *ctx)
+{
+    bus_t *b = ctx;
+    if (--b->pending_closes > 0)
+        return;
+    void (*cb)(void *) = b->on_closed;
+    void *cctx = b->closed_ctx;
+    free(b);
+    if (cb)
+        cb(cctx);
+}
+
+void bus_close(bus_t *b, void (*cb)(void *ctx), void *ctx)
+{
+    if (!b)
+        return;
+    b->on_closed = cb;
+    b->closed_ctx = ctx;
+    b->pending_closes = 1; /* held until both closes are requested */
+    nnuv_sock_t *up = b->up, *down = b->down;
+    b->up = b->down = NULL;
+    if (up) {
+        b->pending_closes++;
+        nnuv_close(up, on_sock_closed, b);
+    }
+    if (down) {
+        b->pending_closes++;
+        nnuv_close(down, on_sock_closed, b);
+    }
+    on_sock_closed(b);
+}

@@ -1,0 +1,349 @@
+/*
+ * Start-up: connect, migrate, load (see db.h). Blocking libpq on purpose: the dispatcher serves
+ * nothing until its state is back, and this runs once.
+ */
+#include "db.h"
+
+#include "err.h"
+#include "log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MS(col) "(extract(epoch from " col ") * 1000)::bigint"
+
+static PGconn *connect_waiting(const char *conninfo, int wait_s)
+{
+    for (int waited = 0;; waited += 2) {
+        PGconn *c = PQconnectdb(conninfo);
+        if (PQstatus(c) == CONNECTION_OK)
+            return c;
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", PQerrorMessage(c));
+        msg[strcspn(msg, "\n")] = '\0';
+        PQfinish(c);
+        if (waited >= wait_s) {
+            LOG_ERR("db", "cannot connect to the database: %s", msg);
+            return NULL;
+        }
+        if (waited % 10 == 0)
+            LOG_WARN("db", "waiting for the database (%d/%d s): %s", waited, wait_s, msg);
+        sleep(2);
+    }
+}
+
+/* Runs `sql`; returns 0 or GL_EDB (logged with `what`). */
+static int exec_ok(PGconn *c, const char *sql, const char *what)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : GL_EDB;
+    if (rc)
+        LOG_ERR("db", "%s: %s", what, PQresultErrorMessage(r));
+    PQclear(r);
+    return rc;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+    char chunk[8192];
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+        }
+        memcpy(buf + len, chunk, n);
+        len += n;
+    }
+    fclose(f);
+    if (!buf)
+        buf = calloc(1, 1);
+    else
+        buf[len] = '\0';
+    return buf;
+}
+
+/* Applies one migration file in a transaction, unless schema_migrations has it. */
+static int apply_migration(PGconn *c, const char *dir, const char *name)
+{
+    const char *params[1] = {name};
+    PGresult *r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE name = $1", 1, NULL,
+                               params, NULL, NULL, 0);
+    int done = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    PQclear(r);
+    if (done)
+        return 0;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *sql = read_file(path);
+    if (!sql) {
+        LOG_ERR("db", "cannot read migration %s: %s", path, strerror(errno));
+        return GL_EDB;
+    }
+    int rc = exec_ok(c, "BEGIN", "begin");
+    if (!rc)
+        rc = exec_ok(c, sql, name);
+    if (!rc) {
+        r = PQexecParams(c, "INSERT INTO schema_migrations (name) VALUES ($1)", 1, NULL, params,
+                         NULL, NULL, 0);
+        rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : GL_EDB;
+        PQclear(r);
+    }
+    if (!rc)
+        rc = exec_ok(c, "COMMIT", "commit");
+    if (rc)
+        exec_ok(c, "ROLLBACK", "rollback");
+    else
+        LOG_INFO("db", "applied migration %s", name);
+    free(sql);
+    return rc;
+}
+
+static int migrate(PGconn *c, const char *dir)
+{
+    if (exec_ok(c, "SET client_min_messages = warning; CREATE TABLE IF NOT EXISTS "
+                   "schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL "
+                   "DEFAULT now())",
+                "schema_migrations"))
+        return GL_EDB;
+    DIR *dh = opendir(dir);
+    if (!dh) {
+        LOG_ERR("db", "cannot open the schema folder %s: %s", dir, strerror(errno));
+        return GL_EDB;
+    }
+    char *names[256];
+    int n = 0, rc = 0;
+    struct dirent *de;
+    while ((de = readdir(dh)) && n < 256) {
+        size_t len = strlen(de->d_name);
+        if (len > 4 && !strcmp(de->d_name + len - 4, ".sql"))
+            names[n++] = strdup(de->d_name);
+    }
+    closedir(dh);
+    qsort(names, (size_t)n, sizeof names[0], cmp_names);
+    for (int i = 0; i < n; i++) {
+        if (!rc)
+            rc = names[i] ? apply_migration(c, dir, names[i]) : GL_ENOMEM;
+        free(names[i]);
+    }
+    return rc;
+}
+
+static PGresult *query(PGconn *c, const char *sql, const char *what)
+{
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        LOG_ERR("db", "%s: %s", what, PQresultErrorMessage(r));
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+static const char *val(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+static long long num(PGresult *r, int row, int col)
+{
+    const char *s = val(r, row, col);
+    return s ? strtoll(s, NULL, 10) : 0;
+}
+
+/* Applies a one-op record built here to the core. */
+static int apply_op(dispatch_t *d, json_t *op)
+{
+    json_t *rec = json_pack("{s:[o]}", "ops", op);
+    char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+    json_decref(rec);
+    if (!text)
+        return GL_ENOMEM;
+    int rc = dispatch_apply_record(d, text, strlen(text));
+    free(text);
+    return rc;
+}
+
+/* Parses a PostgreSQL text[] literal of simple words ({ecg12,incubator}) into caps. */
+static void parse_caps(const char *arr, vehicle_t *v)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", arr ? arr : "");
+    char *save = NULL;
+    for (char *t = strtok_r(buf, "{},\"", &save); t && v->ncaps < FLEET_MAX_CAPS;
+         t = strtok_r(NULL, "{},\"", &save))
+        snprintf(v->caps[v->ncaps++], sizeof v->caps[0], "%s", t);
+}
+
+static int load_vehicles(PGconn *c, dispatch_t *d)
+{
+    PGresult *r = query(c,
+                        "SELECT id, call_sign, coalesce(station_id, ''), kind, capabilities, "
+                        "status, " MS("status_at") ", coalesce(incident_id, ''), "
+                        "ST_Y(last_geom::geometry), ST_X(last_geom::geometry), " MS("last_fix_at")
+                        ", last_speed_mps, last_heading_deg, last_uplink_seq, last_downlink_seq, "
+                        "pending_downlink::text FROM vehicles WHERE active ORDER BY id",
+                        "loading the fleet");
+    if (!r)
+        return GL_EDB;
+    int rc = 0;
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        vehicle_t t;
+        memset(&t, 0, sizeof t);
+        if (strlen(val(r, i, 0)) >= sizeof t.id) {
+            LOG_WARN("db", "vehicle id '%.40s...' too long: skipped", val(r, i, 0));
+            continue;
+        }
+        snprintf(t.id, sizeof t.id, "%s", val(r, i, 0));
+        snprintf(t.call_sign, sizeof t.call_sign, "%s", val(r, i, 1));
+        snprintf(t.station, sizeof t.station, "%s", val(r, i, 2));
+        snprintf(t.kind, sizeof t.kind, "%s", val(r, i, 3));
+        parse_caps(val(r, i, 4), &t);
+        t.status = VEHICLE_STATUS_AVAILABLE;
+        t.stale = 1; /* until a fix arrives after this start */
+        if (val(r, i, 8) && val(r, i, 9)) {
+            t.has_fix = 1;
+            t.lat = strtod(val(r, i, 8), NULL);
+            t.lon = strtod(val(r, i, 9), NULL);
+            t.fix_at_ms = num(r, i, 10);
+            t.speed_mps = val(r, i, 11) ? strtof(val(r, i, 11), NULL) : 0;
+            t.heading_deg = val(r, i, 12) ? strtof(val(r, i, 12), NULL) : 0;
+            t.gps.has_good = 1;
+            t.gps.lat = t.lat;
+            t.gps.lon = t.lon;
+            t.gps.at_ms = t.fix_at_ms;
+        }
+        t.uplink_seq = t.durable_seq = t.acked_seq = (uint64_t)num(r, i, 13);
+        t.downlink_seq = (uint64_t)num(r, i, 14);
+        rc = fleet_add(dispatch_fleet(d), &t, NULL);
+        if (rc)
+            break;
+        json_error_t jerr;
+        json_t *pending = json_loads(val(r, i, 15) ? val(r, i, 15) : "[]", 0, &jerr);
+        json_t *op = json_pack("{s:s,s:s,s:s,s:I,s:s,s:I,s:I,s:o}", "t", "vehicle", "id", t.id,
+                               "status", val(r, i, 5), "status_at", (json_int_t)num(r, i, 6),
+                               "incident", val(r, i, 7), "uplink_seq", (json_int_t)t.uplink_seq,
+                               "downlink_seq", (json_int_t)t.downlink_seq, "pending",
+                               pending ? pending : json_array());
+        rc = op ? apply_op(d, op) : GL_ENOMEM;
+    }
+    LOG_INFO("db", "fleet: %zu vehicles", fleet_count(dispatch_fleet(d)));
+    PQclear(r);
+    return rc;
+}
+
+static int load_incidents(PGconn *c, dispatch_t *d)
+{
+    PGresult *r = query(c,
+                        "SELECT id, day, day_seq, " MS("created_at") ", ST_Y(geom::geometry), "
+                        "ST_X(geom::geometry), complaint, priority, coalesce(" MS("onset_at")
+                        ", 0), caller_number, address, notes, state, coalesce(vehicle_id, ''), "
+                        MS("updated_at") " FROM incidents WHERE state NOT IN ('closed', "
+                        "'cancelled') ORDER BY created_at, id",
+                        "loading open incidents");
+    if (!r)
+        return GL_EDB;
+    int rc = 0;
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        json_t *op = json_pack(
+            "{s:s,s:s,s:I,s:I,s:I,s:f,s:f,s:s,s:I,s:I,s:s?,s:s?,s:s?,s:s,s:s,s:I,s:I}", "t",
+            "incident", "id", val(r, i, 0), "day", (json_int_t)num(r, i, 1), "day_seq",
+            (json_int_t)num(r, i, 2), "created", (json_int_t)num(r, i, 3), "lat",
+            strtod(val(r, i, 4), NULL), "lon", strtod(val(r, i, 5), NULL), "complaint",
+            val(r, i, 6), "priority", (json_int_t)num(r, i, 7), "onset", (json_int_t)num(r, i, 8),
+            "caller", val(r, i, 9), "address", val(r, i, 10), "notes", val(r, i, 11), "state",
+            val(r, i, 12), "vehicle", val(r, i, 13), "updated", (json_int_t)num(r, i, 14),
+            "auto_assign_at", (json_int_t)0);
+        rc = op ? apply_op(d, op) : GL_ENOMEM;
+    }
+    size_t open = (size_t)PQntuples(r);
+    PQclear(r);
+    if (rc)
+        return rc;
+    /* A priority-1 call still waiting for a unit gets its automatic assignment back. */
+    incident_table_t *t = dispatch_incidents(d);
+    for (size_t i = 0; i < incident_table_count(t); i++) {
+        incident_t *inc = incident_table_at(t, i);
+        if (inc->state == INCIDENT_STATE_NEW && inc->priority == 1 &&
+            dispatch_params(d)->auto_assign_ms > 0)
+            inc->auto_assign_at_ms = inc->created_ms + dispatch_params(d)->auto_assign_ms;
+    }
+    r = query(c,
+              "SELECT e.incident_id, e.seq, " MS("e.at") ", e.kind, e.source, e.vehicle_id, "
+              "e.detail::text FROM incident_events e JOIN incidents i ON i.id = e.incident_id "
+              "WHERE i.state NOT IN ('closed', 'cancelled') ORDER BY e.incident_id, e.seq",
+              "loading timelines");
+    if (!r)
+        return GL_EDB;
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        json_error_t jerr;
+        json_t *detail = val(r, i, 6) ? json_loads(val(r, i, 6), 0, &jerr) : NULL;
+        json_t *op = json_pack("{s:s,s:s,s:I,s:I,s:s,s:s,s:s?,s:o?}", "t", "event", "incident",
+                               val(r, i, 0), "seq", (json_int_t)num(r, i, 1), "at",
+                               (json_int_t)num(r, i, 2), "kind", val(r, i, 3), "source",
+                               val(r, i, 4), "vehicle", val(r, i, 5), "detail", detail);
+        rc = op ? apply_op(d, op) : GL_ENOMEM;
+    }
+    PQclear(r);
+    if (rc)
+        return rc;
+    r = query(c, "SELECT day, max(day_seq) FROM incidents GROUP BY day ORDER BY day DESC LIMIT 1",
+              "incident numbering");
+    if (!r)
+        return GL_EDB;
+    if (PQntuples(r) == 1)
+        dispatch_note_incident_number(d, (int)num(r, 0, 0), (int)num(r, 0, 1));
+    PQclear(r);
+    LOG_INFO("db", "open incidents: %zu", open);
+    return 0;
+}
+
+int db_load(const char *conninfo, const char *schema_dir, int wait_s, dispatch_t *d,
+            uint64_t *applied_lsn)
+{
+    PGconn *c = connect_waiting(conninfo, wait_s);
+    if (!c)
+        return GL_EDB;
+    int rc = migrate(c, schema_dir);
+    if (!rc)
+        rc = exec_ok(c,
+                     "SELECT gl_ensure_position_partition(current_date), "
+                     "gl_ensure_position_partition(current_date + 1)",
+                     "position partitions");
+    PGresult *r = rc ? NULL : query(c, "SELECT applied_lsn FROM journal_state", "journal state");
+    if (!rc && !r)
+        rc = GL_EDB;
+    if (r) {
+        *applied_lsn = PQntuples(r) ? (uint64_t)num(r, 0, 0) : 0;
+        PQclear(r);
+    }
+    if (!rc)
+        rc = load_vehicles(c, d);
+    if (!rc)
+        rc = load_incidents(c, d);
+    PQfinish(c);
+    return rc;
+}

@@ -1,0 +1,568 @@
+/*
+ * The asynchronous side of PostGIS (see db.h): the journal copier and the position batches.
+ */
+#include "db.h"
+
+#include "err.h"
+#include "log.h"
+#include "pguv.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_RECORDS_IN_FLIGHT 16
+#define RECORD_RETRY_MS 5000       /* after an SQL error (not a lost connection) */
+#define FLUSH_INTERVAL_MS 1000
+#define BATCH_MAX_ROWS 5000
+#define POSITIONS_MAX 500000       /* about 10 minutes of 1,000 units at 1 Hz */
+#define PARTITION_EVERY_TICKS 3600
+
+/* ---- SQL: one statement per journal operation, the operation as its only parameter -------- */
+
+#define FROM_J " FROM (SELECT $1::jsonb AS j) s"
+#define TS(key) "to_timestamp((j->>'" key "')::bigint / 1000.0)"
+
+static const char SQL_ADVANCE[] = "SELECT gl_journal_advance($1::bigint)";
+
+static const char SQL_INCIDENT[] =
+    "INSERT INTO incidents (id, day, day_seq, created_at, geom, complaint, priority, onset_at, "
+    "caller_number, address, notes, state, vehicle_id, updated_at) "
+    "SELECT j->>'id', (j->>'day')::int, (j->>'day_seq')::int, " TS("created") ", "
+    "ST_SetSRID(ST_MakePoint((j->>'lon')::float8, (j->>'lat')::float8), 4326)::geography, "
+    "j->>'complaint', (j->>'priority')::smallint, "
+    "CASE WHEN (j->>'onset')::bigint > 0 THEN " TS("onset") " END, "
+    "j->>'caller', j->>'address', j->>'notes', j->>'state', nullif(j->>'vehicle', ''), "
+    TS("updated") FROM_J " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, "
+    "vehicle_id = EXCLUDED.vehicle_id, priority = EXCLUDED.priority, "
+    "address = EXCLUDED.address, notes = EXCLUDED.notes, updated_at = EXCLUDED.updated_at";
+
+static const char SQL_EVENT[] =
+    "INSERT INTO incident_events (incident_id, seq, at, kind, source, vehicle_id, detail) "
+    "SELECT j->>'incident', (j->>'seq')::int, " TS("at") ", j->>'kind', j->>'source', "
+    "j->>'vehicle', CASE WHEN jsonb_typeof(j->'detail') = 'object' THEN j->'detail' END"
+    FROM_J " ON CONFLICT DO NOTHING";
+
+static const char SQL_VEHICLE[] =
+    "UPDATE vehicles SET status = j->>'status', status_at = " TS("status_at") ", "
+    "incident_id = nullif(j->>'incident', ''), "
+    "last_uplink_seq = greatest(last_uplink_seq, (j->>'uplink_seq')::bigint), "
+    "last_downlink_seq = greatest(last_downlink_seq, (j->>'downlink_seq')::bigint), "
+    "pending_downlink = j->'pending'" FROM_J " WHERE id = j->>'id'";
+
+static const char SQL_POSITIONS[] =
+    "INSERT INTO vehicle_positions (vehicle_id, seq, fix_at, received_at, geom, speed_mps, "
+    "heading_deg, hdop, late) SELECT v, s, to_timestamp(f / 1000.0), to_timestamp(r / 1000.0), "
+    "ST_SetSRID(ST_MakePoint(lo, la), 4326)::geography, sp, hd, hp, lt "
+    "FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::float8[], "
+    "$6::float8[], $7::real[], $8::real[], $9::real[], $10::bool[]) "
+    "AS t(v, s, f, r, la, lo, sp, hd, hp, lt) ON CONFLICT DO NOTHING";
+
+/* The live position and the durable uplink seq of each unit in the batch. */
+static const char SQL_LIVE[] =
+    "UPDATE vehicles SET last_uplink_seq = greatest(last_uplink_seq, u.s), "
+    "last_geom = coalesce(ST_SetSRID(ST_MakePoint(u.lo, u.la), 4326)::geography, last_geom), "
+    "last_fix_at = coalesce(to_timestamp(u.f / 1000.0), last_fix_at), "
+    "last_speed_mps = coalesce(u.sp, last_speed_mps), "
+    "last_heading_deg = coalesce(u.hd, last_heading_deg) "
+    "FROM unnest($1::text[], $2::bigint[], $3::float8[], $4::float8[], $5::bigint[], "
+    "$6::real[], $7::real[]) AS u(v, s, la, lo, f, sp, hd) WHERE vehicles.id = u.v";
+
+static const char SQL_PARTITIONS[] =
+    "SELECT gl_ensure_position_partition(current_date), "
+    "gl_ensure_position_partition(current_date + 1)";
+
+/* ---- state -------------------------------------------------------------------------------- */
+
+struct record {
+    struct record *next;
+    uint64_t lsn;
+    int nstmts;
+    pguv_stmt_t *stmts;
+    char **params;      /* one per statement (owned); params[0] is the lsn */
+};
+
+struct pos_row {
+    char id[FLEET_ID_LEN];
+    uint64_t seq;
+    int64_t fix_ms, rx_ms;
+    double lat, lon;
+    float speed, heading, hdop; /* NAN = not reported */
+    int late;
+};
+
+struct snap {
+    uint32_t slot;
+    uint64_t seq;
+};
+
+struct db_writer {
+    uv_loop_t *loop;
+    pguv_t *pg;
+    dispatch_t *d;
+    journal_t *journal;
+    uint64_t truncate_bytes;
+    uv_timer_t timer;
+    struct record *head, *tail, *next_to_send;
+    int in_flight, failed;
+    int64_t retry_at_ms;
+    struct pos_row *rows;
+    size_t nrows, cap_rows;
+    size_t batch_rows;          /* rows in the batch in flight (0 = none) */
+    struct snap *snaps;
+    size_t nsnaps;
+    int batch_in_flight;
+    unsigned ticks;
+    db_writer_stats_t stats;
+    int closing;
+    void (*on_closed)(void *);
+    void *closed_ctx;
+    int pending_closes;
+    gl_log_burst_t err_burst;
+};
+
+static void free_record(struct record *r)
+{
+    for (int i = 0; i < r->nstmts; i++)
+        free(r->params[i]);
+    free(r->params);
+    free(r->stmts);
+    free(r);
+}
+
+/* ---- the journal copier ------------------------------------------------------------------- */
+
+static void send_records(db_writer_t *w);
+
+static void on_record_done(void *ctx, int err, const pguv_res_t *res, const char *sqlstate,
+                           const char *errmsg)
+{
+    db_writer_t *w = ctx;
+    w->in_flight--;
+    struct record *r = w->head;
+    /* 23505 from gl_journal_advance: PostGIS already has it (our commit's reply was lost). */
+    int ok = err == 0 || (!strcmp(sqlstate, "23505") && strstr(errmsg, "already applied"));
+    if (ok && !w->failed && r) {
+        w->head = r->next;
+        if (!w->head)
+            w->tail = NULL;
+        w->stats.applied_lsn = r->lsn;
+        w->stats.records_pending--;
+        free_record(r);
+        if (!w->head && w->journal && journal_size(w->journal) > w->truncate_bytes &&
+            journal_last_lsn(w->journal) == w->stats.applied_lsn)
+            journal_truncate(w->journal);
+    } else if (!w->failed) {
+        w->failed = 1;
+        if (pguv_state(w->pg) == PGUV_READY) {
+            LOG_ERR("db", "lsn=%" PRIu64 " journal record refused by the database: %s %s "
+                    "(retrying in %d s)", r ? r->lsn : 0, sqlstate, errmsg,
+                    RECORD_RETRY_MS / 1000);
+            w->retry_at_ms = (int64_t)uv_now(w->loop) + RECORD_RETRY_MS;
+        }
+    }
+    if (w->failed && w->in_flight == 0) {
+        /* Everything after the failed record failed too (it may not skip one): start again
+         * from the oldest unconfirmed record. */
+        w->failed = 0;
+        w->next_to_send = w->head;
+    }
+    if (!w->closing)
+        send_records(w);
+}
+
+static void send_records(db_writer_t *w)
+{
+    if (pguv_state(w->pg) != PGUV_READY || w->failed ||
+        (int64_t)uv_now(w->loop) < w->retry_at_ms)
+        return;
+    while (w->next_to_send && w->in_flight < MAX_RECORDS_IN_FLIGHT) {
+        struct record *r = w->next_to_send;
+        if (pguv_exec(w->pg, r->stmts, r->nstmts, on_record_done, w) != 0)
+            return; /* the connection just went: resent when it is back */
+        w->in_flight++;
+        w->next_to_send = r->next;
+    }
+}
+
+int db_writer_add_record(db_writer_t *w, uint64_t lsn, const char *payload, size_t len)
+{
+    json_error_t jerr;
+    json_t *rec = json_loadb(payload, len, 0, &jerr);
+    json_t *ops = json_object_get(rec, "ops");
+    if (!json_is_array(ops)) {
+        json_decref(rec);
+        return GL_EPROTO;
+    }
+    size_t n = json_array_size(ops) + 1;
+    struct record *r = calloc(1, sizeof *r);
+    if (!r || !(r->stmts = calloc(n, sizeof *r->stmts)) ||
+        !(r->params = calloc(n, sizeof *r->params))) {
+        if (r)
+            free(r->stmts);
+        free(r);
+        json_decref(rec);
+        return GL_ENOMEM;
+    }
+    r->lsn = lsn;
+    r->nstmts = (int)n;
+    char lsn_text[24];
+    snprintf(lsn_text, sizeof lsn_text, "%" PRIu64, lsn);
+    r->params[0] = strdup(lsn_text);
+    r->stmts[0].sql = SQL_ADVANCE;
+    int rc = r->params[0] ? 0 : GL_ENOMEM;
+    size_t i;
+    json_t *op;
+    json_array_foreach(ops, i, op)
+    {
+        const char *t = json_string_value(json_object_get(op, "t"));
+        pguv_stmt_t *s = &r->stmts[i + 1];
+        s->sql = !t ? NULL
+                 : !strcmp(t, "incident") ? SQL_INCIDENT
+                 : !strcmp(t, "event")    ? SQL_EVENT
+                 : !strcmp(t, "vehicle")  ? SQL_VEHICLE
+                                          : NULL;
+        if (!s->sql) {
+            rc = GL_EPROTO;
+            break;
+        }
+        if (!(r->params[i + 1] = json_dumps(op, JSON_COMPACT))) {
+            rc = GL_ENOMEM;
+            break;
+        }
+    }
+    json_decref(rec);
+    if (rc) {
+        free_record(r);
+        return rc;
+    }
+    for (int k = 0; k < r->nstmts; k++) {
+        r->stmts[k].nparams = 1;
+        r->stmts[k].params = (const char *const *)&r->params[k];
+    }
+    if (w->tail)
+        w->tail->next = r;
+    else
+        w->head = r;
+    w->tail = r;
+    if (!w->next_to_send && !w->failed)
+        w->next_to_send = r;
+    w->stats.records_pending++;
+    send_records(w);
+    return 0;
+}
+
+/* ---- position batches --------------------------------------------------------------------- */
+
+void db_writer_add_position(db_writer_t *w, const vehicle_t *v, uint64_t seq, double lat,
+                            double lon, int64_t fix_ms, int64_t rx_ms, float speed, float heading,
+                            float hdop, int late)
+{
+    if (w->nrows == w->cap_rows) {
+        if (w->cap_rows >= POSITIONS_MAX) {
+            /* A long outage: the oldest rows that are not in the batch in flight go. The units
+             * still hold them (never acknowledged) and send them again. */
+            size_t keep_from = w->batch_rows + 1;
+            if (keep_from >= w->nrows)
+                return;
+            memmove(&w->rows[w->batch_rows], &w->rows[keep_from],
+                    (w->nrows - keep_from) * sizeof *w->rows);
+            w->nrows--;
+            w->stats.positions_dropped++;
+        } else {
+            size_t cap = w->cap_rows ? w->cap_rows * 2 : 1024;
+            struct pos_row *nr = realloc(w->rows, cap * sizeof *nr);
+            if (!nr) {
+                w->stats.positions_dropped++;
+                return;
+            }
+            w->rows = nr;
+            w->cap_rows = cap;
+        }
+    }
+    struct pos_row *p = &w->rows[w->nrows++];
+    snprintf(p->id, sizeof p->id, "%s", v->id);
+    p->seq = seq;
+    p->fix_ms = fix_ms;
+    p->rx_ms = rx_ms;
+    p->lat = lat;
+    p->lon = lon;
+    p->speed = speed;
+    p->heading = heading;
+    p->hdop = hdop;
+    p->late = late;
+}
+
+/* A growing text buffer for array literals. */
+typedef struct sbuf {
+    char *s;
+    size_t len, cap;
+    int oom;
+} sbuf_t;
+
+static void sb_printf(sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf_t *b, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->oom = 1;
+            return;
+        }
+        if (b->s && b->len + (size_t)n < b->cap) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = (b->cap + (size_t)n + 1) * 2;
+        char *ns = realloc(b->s, cap);
+        if (!ns) {
+            b->oom = 1;
+            return;
+        }
+        b->s = ns;
+        b->cap = cap;
+    }
+}
+
+/* Array element separators: "{" before the first, "," between, "}" closes. */
+static void sb_sep(sbuf_t *b, size_t i)
+{
+    sb_printf(b, "%s", i == 0 ? "{" : ",");
+}
+
+static void sb_close(sbuf_t *b, size_t n)
+{
+    sb_printf(b, "%s", n == 0 ? "{}" : "}");
+}
+
+static void sb_float(sbuf_t *b, float f)
+{
+    if (isnan(f))
+        sb_printf(b, "NULL");
+    else
+        sb_printf(b, "%.9g", (double)f);
+}
+
+static void on_batch_done(void *ctx, int err, const pguv_res_t *res, const char *sqlstate,
+                          const char *errmsg)
+{
+    db_writer_t *w = ctx;
+    w->batch_in_flight = 0;
+    if (err) {
+        w->stats.batches_failed++;
+        unsigned long suppressed = 0;
+        if (pguv_state(w->pg) == PGUV_READY &&
+            gl_log_burst_allow(&w->err_burst, (long long)uv_now(w->loop), 60000, &suppressed))
+            LOG_ERR("db", "position batch refused: %s %s", sqlstate, errmsg);
+        w->batch_rows = 0;
+        return;
+    }
+    memmove(w->rows, w->rows + w->batch_rows, (w->nrows - w->batch_rows) * sizeof *w->rows);
+    w->nrows -= w->batch_rows;
+    w->stats.positions_written += w->batch_rows;
+    w->batch_rows = 0;
+    if (w->closing)
+        return;
+    fleet_t *f = dispatch_fleet(w->d);
+    for (size_t i = 0; i < w->nsnaps; i++)
+        dispatch_uplink_durable(w->d, fleet_at(f, w->snaps[i].slot), w->snaps[i].seq);
+}
+
+void db_writer_flush(db_writer_t *w)
+{
+    if (w->batch_in_flight || pguv_state(w->pg) != PGUV_READY)
+        return;
+    fleet_t *f = dispatch_fleet(w->d);
+    size_t nf = fleet_count(f);
+    struct snap *snaps = realloc(w->snaps, (nf ? nf : 1) * sizeof *snaps);
+    if (!snaps)
+        return;
+    w->snaps = snaps;
+    w->nsnaps = 0;
+    for (uint32_t s = 0; s < nf; s++) {
+        vehicle_t *v = fleet_at(f, s);
+        if (v->uplink_seq > v->durable_seq)
+            w->snaps[w->nsnaps++] = (struct snap){s, v->uplink_seq};
+    }
+    size_t n = w->nrows < BATCH_MAX_ROWS ? w->nrows : BATCH_MAX_ROWS;
+    if (n == 0 && w->nsnaps == 0)
+        return;
+    sbuf_t a[10];
+    memset(a, 0, sizeof a);
+    for (size_t i = 0; i < n; i++) {
+        const struct pos_row *p = &w->rows[i];
+        for (int k = 0; k < 10; k++)
+            sb_sep(&a[k], i);
+        sb_printf(&a[0], "\"%s\"", p->id); /* ids were checked against the fleet: no quotes */
+        sb_printf(&a[1], "%" PRIu64, p->seq);
+        sb_printf(&a[2], "%" PRId64, p->fix_ms);
+        sb_printf(&a[3], "%" PRId64, p->rx_ms);
+        sb_printf(&a[4], "%.7f", p->lat);
+        sb_printf(&a[5], "%.7f", p->lon);
+        sb_float(&a[6], p->speed);
+        sb_float(&a[7], p->heading);
+        sb_float(&a[8], p->hdop);
+        sb_printf(&a[9], "%s", p->late ? "t" : "f");
+    }
+    for (int k = 0; k < 10; k++)
+        sb_close(&a[k], n);
+    sbuf_t u[7];
+    memset(u, 0, sizeof u);
+    for (size_t i = 0; i < w->nsnaps; i++) {
+        const vehicle_t *v = fleet_at(f, w->snaps[i].slot);
+        for (int k = 0; k < 7; k++)
+            sb_sep(&u[k], i);
+        sb_printf(&u[0], "\"%s\"", v->id);
+        sb_printf(&u[1], "%" PRIu64, w->snaps[i].seq);
+        if (v->has_fix) {
+            sb_printf(&u[2], "%.7f", v->lat);
+            sb_printf(&u[3], "%.7f", v->lon);
+            sb_printf(&u[4], "%" PRId64, v->fix_at_ms);
+            sb_float(&u[5], v->speed_mps);
+            sb_float(&u[6], v->heading_deg);
+        } else {
+            for (int k = 2; k < 7; k++)
+                sb_printf(&u[k], "NULL");
+        }
+    }
+    for (int k = 0; k < 7; k++)
+        sb_close(&u[k], w->nsnaps);
+    int oom = 0;
+    const char *pa[10], *pu[7];
+    for (int k = 0; k < 10; k++)
+        oom |= a[k].oom, pa[k] = a[k].s;
+    for (int k = 0; k < 7; k++)
+        oom |= u[k].oom, pu[k] = u[k].s;
+    pguv_stmt_t stmts[2] = {{SQL_POSITIONS, 10, pa}, {SQL_LIVE, 7, pu}};
+    if (!oom && pguv_exec(w->pg, stmts, 2, on_batch_done, w) == 0) {
+        w->batch_in_flight = 1;
+        w->batch_rows = n;
+    }
+    for (int k = 0; k < 10; k++)
+        free(a[k].s);
+    for (int k = 0; k < 7; k++)
+        free(u[k].s);
+}
+
+/* ---- connection and timer ----------------------------------------------------------------- */
+
+static void on_partitions(void *ctx, int err, const pguv_res_t *res, const char *sqlstate,
+                          const char *errmsg)
+{
+    if (err)
+        LOG_WARN("db", "position partitions: %s", errmsg);
+}
+
+static void ensure_partitions(db_writer_t *w)
+{
+    pguv_stmt_t s = {SQL_PARTITIONS, 0, NULL};
+    pguv_exec(w->pg, &s, 1, on_partitions, w);
+}
+
+static void on_pg_state(pguv_t *pg, pguv_state_t st, void *ctx)
+{
+    db_writer_t *w = ctx;
+    w->stats.connected = st == PGUV_READY;
+    if (st == PGUV_READY) {
+        LOG_INFO("db", "database up: copying %llu journal records and %zu fixes",
+                 w->stats.records_pending, w->nrows);
+        w->retry_at_ms = 0;
+        ensure_partitions(w);
+        send_records(w);
+        db_writer_flush(w);
+    } else if (st == PGUV_DOWN) {
+        w->batch_in_flight = 0;
+        w->batch_rows = 0;
+    }
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    db_writer_t *w = t->data;
+    if (++w->ticks % PARTITION_EVERY_TICKS == 0 && pguv_state(w->pg) == PGUV_READY)
+        ensure_partitions(w);
+    send_records(w);
+    db_writer_flush(w);
+}
+
+int db_writer_new(uv_loop_t *loop, const char *conninfo, dispatch_t *d, journal_t *j,
+                  uint64_t applied_lsn, uint64_t truncate_bytes, db_writer_t **out)
+{
+    db_writer_t *w = calloc(1, sizeof *w);
+    if (!w)
+        return GL_ENOMEM;
+    w->loop = loop;
+    w->d = d;
+    w->journal = j;
+    w->truncate_bytes = truncate_bytes;
+    w->stats.applied_lsn = applied_lsn;
+    int rc = pguv_new(loop, conninfo, on_pg_state, w, &w->pg);
+    if (rc) {
+        free(w);
+        return rc;
+    }
+    uv_timer_init(loop, &w->timer);
+    w->timer.data = w;
+    uv_timer_start(&w->timer, on_tick, FLUSH_INTERVAL_MS, FLUSH_INTERVAL_MS);
+    *out = w;
+    return 0;
+}
+
+void db_writer_set_journal(db_writer_t *w, journal_t *j)
+{
+    w->journal = j;
+}
+
+void db_writer_get_stats(const db_writer_t *w, db_writer_stats_t *out)
+{
+    *out = w->stats;
+    out->positions_pending = w->nrows;
+}
+
+static void maybe_finish_close(db_writer_t *w)
+{
+    if (--w->pending_closes > 0)
+        return;
+    while (w->head) {
+        struct record *r = w->head;
+        w->head = r->next;
+        free_record(r);
+    }
+    void (*cb)(void *) = w->on_closed;
+    void *ctx = w->closed_ctx;
+    free(w->rows);
+    free(w->snaps);
+    free(w);
+    if (cb)
+        cb(ctx);
+}
+
+static void on_pg_closed(void *ctx)
+{
+    maybe_finish_close(ctx);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    maybe_finish_close(h->data);
+}
+
+void db_writer_close(db_writer_t *w, void (*cb)(void *ctx), void *ctx)
+{
+    if (!w || w->closing)
+        return;
+    w->closing = 1;
+    w->on_closed = cb;
+    w->closed_ctx = ctx;
+    w->pending_closes = 2;
+    uv_timer_stop(&w->timer);
+    uv_close((uv_handle_t *)&w->timer, on_timer_closed);
+    pguv_close(w->pg, on_pg_closed, w);
+}

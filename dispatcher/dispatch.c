@@ -1,0 +1,745 @@
+/*
+ * The dispatcher's domain core (see dispatch.h): journal records, their application to memory,
+ * and the verbs of calls, assignments and the uplink.
+ */
+#include "dispatch.h"
+
+#include "err.h"
+#include "log.h"
+#include "geo.h"
+#include "timeutil.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AUTO_ASSIGN_RETRY_MS 10000 /* no candidate for an auto-assignment: look again after */
+
+struct dispatch {
+    dispatch_params_t params;
+    dispatch_hooks_t hooks;
+    void *ctx;
+    journal_t *journal;
+    fleet_t *fleet;
+    incident_table_t *incidents;
+    int last_day, last_day_seq;     /* the newest incident number handed out or seen */
+    dispatch_stats_t stats;
+    gl_log_burst_t gps_burst, status_burst;
+};
+
+dispatch_t *dispatch_new(const dispatch_params_t *p, const dispatch_hooks_t *hooks, void *ctx,
+                         journal_t *j)
+{
+    dispatch_t *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->params = *p;
+    if (hooks)
+        d->hooks = *hooks;
+    d->ctx = ctx;
+    d->journal = j;
+    d->fleet = fleet_new();
+    d->incidents = incident_table_new();
+    if (!d->fleet || !d->incidents) {
+        dispatch_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void dispatch_free(dispatch_t *d)
+{
+    if (!d)
+        return;
+    fleet_free(d->fleet);
+    incident_table_free(d->incidents);
+    free(d);
+}
+
+void dispatch_set_journal(dispatch_t *d, journal_t *j)
+{
+    d->journal = j;
+}
+
+fleet_t *dispatch_fleet(dispatch_t *d)
+{
+    return d->fleet;
+}
+
+incident_table_t *dispatch_incidents(dispatch_t *d)
+{
+    return d->incidents;
+}
+
+dispatch_stats_t *dispatch_stats(dispatch_t *d)
+{
+    return &d->stats;
+}
+
+const dispatch_params_t *dispatch_params(const dispatch_t *d)
+{
+    return &d->params;
+}
+
+void dispatch_note_incident_number(dispatch_t *d, int day, int seq)
+{
+    if (day > d->last_day || (day == d->last_day && seq > d->last_day_seq)) {
+        d->last_day = day;
+        d->last_day_seq = seq;
+    }
+}
+
+/* ---- journal records: building ------------------------------------------------------------ */
+
+static void set_str(json_t *o, const char *key, const char *s)
+{
+    json_object_set_new(o, key, s ? json_string(s) : json_null());
+}
+
+static json_t *incident_op(const incident_t *inc)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "t", json_string("incident"));
+    set_str(o, "id", inc->id);
+    json_object_set_new(o, "day", json_integer(inc->day));
+    json_object_set_new(o, "day_seq", json_integer(inc->day_seq));
+    json_object_set_new(o, "created", json_integer(inc->created_ms));
+    json_object_set_new(o, "lat", json_real(inc->lat));
+    json_object_set_new(o, "lon", json_real(inc->lon));
+    set_str(o, "complaint", complaint_name(inc->complaint));
+    json_object_set_new(o, "priority", json_integer(inc->priority));
+    json_object_set_new(o, "onset", json_integer(inc->onset_ms));
+    set_str(o, "caller", inc->caller[0] ? inc->caller : NULL);
+    set_str(o, "address", inc->address);
+    set_str(o, "notes", inc->notes);
+    set_str(o, "state", incident_state_name(inc->state));
+    set_str(o, "vehicle", inc->vehicle);
+    json_object_set_new(o, "updated", json_integer(inc->updated_ms));
+    json_object_set_new(o, "auto_assign_at", json_integer(inc->auto_assign_at_ms));
+    return o;
+}
+
+/* `detail` is a JSON object (stolen) or NULL. */
+static json_t *event_op(const incident_t *inc, int seq, int64_t at_ms, const char *kind,
+                        const char *source, const char *vehicle, json_t *detail)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "t", json_string("event"));
+    set_str(o, "incident", inc->id);
+    json_object_set_new(o, "seq", json_integer(seq));
+    json_object_set_new(o, "at", json_integer(at_ms));
+    set_str(o, "kind", kind);
+    set_str(o, "source", source);
+    set_str(o, "vehicle", vehicle && vehicle[0] ? vehicle : NULL);
+    json_object_set_new(o, "detail", detail ? detail : json_null());
+    return o;
+}
+
+static json_t *vehicle_op(const vehicle_t *v)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "t", json_string("vehicle"));
+    set_str(o, "id", v->id);
+    set_str(o, "status", vehicle_status_name(v->status));
+    json_object_set_new(o, "status_at", json_integer(v->status_at_ms));
+    set_str(o, "incident", v->incident);
+    json_object_set_new(o, "uplink_seq", json_integer((json_int_t)v->uplink_seq));
+    json_object_set_new(o, "downlink_seq", json_integer((json_int_t)v->downlink_seq));
+    json_t *pend = json_array();
+    for (int i = 0; i < v->npending; i++) {
+        const downlink_msg_t *m = &v->pending[i];
+        json_array_append_new(pend, json_pack("{s:I,s:s,s:s,s:s,s:I}", "seq", (json_int_t)m->seq,
+                                              "kind",
+                                              m->kind == DOWNLINK_ASSIGNMENT ? "assignment"
+                                                                             : "cancel",
+                                              "incident", m->incident, "reason", m->reason, "at",
+                                              (json_int_t)m->at_ms));
+    }
+    json_object_set_new(o, "pending", pend);
+    return o;
+}
+
+/* Journals `ops` (stolen), then applies it to memory. Returns 0 or GL_EIO/GL_ENOMEM; on failure
+ * memory is unchanged. */
+static int commit(dispatch_t *d, json_t *ops)
+{
+    json_t *rec = json_pack("{s:o}", "ops", ops);
+    char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+    json_decref(rec);
+    if (!text)
+        return GL_ENOMEM;
+    size_t len = strlen(text);
+    uint64_t lsn = 0;
+    int rc = d->journal ? journal_append(d->journal, text, len, &lsn) : 0;
+    if (rc != 0) {
+        d->stats.journal_errors++;
+        free(text);
+        return GL_EIO;
+    }
+    rc = dispatch_apply_record(d, text, len);
+    if (rc != 0)
+        LOG_ERR("dispatch", "lsn=%" PRIu64 ": a record we wrote does not apply (%s)", lsn,
+                gl_strerror(rc));
+    if (d->hooks.record_appended)
+        d->hooks.record_appended(d->ctx, lsn, text, len);
+    free(text);
+    return 0;
+}
+
+/* ---- journal records: applying ------------------------------------------------------------ */
+
+static const char *get_str(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static int64_t get_int(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static int apply_incident(dispatch_t *d, json_t *o)
+{
+    const char *id = get_str(o, "id"), *complaint = get_str(o, "complaint"),
+               *state = get_str(o, "state");
+    complaint_t c;
+    incident_state_t st;
+    if (!id || !complaint || !state || complaint_parse(complaint, &c) ||
+        incident_state_parse(state, &st))
+        return GL_EPROTO;
+    incident_t *inc = incident_table_find(d->incidents, id);
+    if (!inc && !(inc = incident_table_add(d->incidents, id)))
+        return GL_ENOMEM;
+    inc->day = (int)get_int(o, "day");
+    inc->day_seq = (int)get_int(o, "day_seq");
+    inc->created_ms = get_int(o, "created");
+    inc->lat = json_number_value(json_object_get(o, "lat"));
+    inc->lon = json_number_value(json_object_get(o, "lon"));
+    inc->complaint = c;
+    inc->priority = (int)get_int(o, "priority");
+    inc->onset_ms = get_int(o, "onset");
+    snprintf(inc->caller, sizeof inc->caller, "%s", get_str(o, "caller") ? get_str(o, "caller")
+                                                                          : "");
+    free(inc->address);
+    free(inc->notes);
+    inc->address = dup_or_null(get_str(o, "address"));
+    inc->notes = dup_or_null(get_str(o, "notes"));
+    inc->state = st;
+    snprintf(inc->vehicle, sizeof inc->vehicle, "%s",
+             get_str(o, "vehicle") ? get_str(o, "vehicle") : "");
+    inc->updated_ms = get_int(o, "updated");
+    inc->auto_assign_at_ms = get_int(o, "auto_assign_at");
+    dispatch_note_incident_number(d, inc->day, inc->day_seq);
+    return 0;
+}
+
+static int apply_event(dispatch_t *d, json_t *o)
+{
+    const char *id = get_str(o, "incident"), *kind = get_str(o, "kind"),
+               *source = get_str(o, "source");
+    incident_t *inc = id ? incident_table_find(d->incidents, id) : NULL;
+    if (!inc || !kind || !source)
+        return GL_EPROTO;
+    int seq = (int)get_int(o, "seq");
+    if (seq <= (int)inc->nevents)
+        return 0; /* already there: replaying what memory (or PostGIS) already has */
+    if (seq != (int)inc->nevents + 1) {
+        LOG_ERR("dispatch", "inc=%s: event %d follows %zu: gap in the timeline", inc->id, seq,
+                inc->nevents);
+        return GL_EPROTO;
+    }
+    json_t *detail = json_object_get(o, "detail");
+    char *dtext = json_is_object(detail) ? json_dumps(detail, JSON_COMPACT) : NULL;
+    incident_event_t *e = incident_add_event(inc, get_int(o, "at"), kind, source,
+                                             get_str(o, "vehicle"), dtext);
+    free(dtext);
+    return e ? 0 : GL_ENOMEM;
+}
+
+static int apply_vehicle(dispatch_t *d, json_t *o)
+{
+    const char *id = get_str(o, "id"), *status = get_str(o, "status");
+    vehicle_t *v = id ? fleet_find(d->fleet, id) : NULL;
+    vehicle_status_t st;
+    if (!v || !status || vehicle_status_parse(status, &st))
+        return GL_EPROTO;
+    v->status = st;
+    v->status_at_ms = get_int(o, "status_at");
+    snprintf(v->incident, sizeof v->incident, "%s",
+             get_str(o, "incident") ? get_str(o, "incident") : "");
+    uint64_t up = (uint64_t)get_int(o, "uplink_seq"), down = (uint64_t)get_int(o, "downlink_seq");
+    if (up > v->uplink_seq)
+        v->uplink_seq = up;
+    if (down > v->downlink_seq)
+        v->downlink_seq = down;
+    json_t *pend = json_object_get(o, "pending");
+    v->npending = 0;
+    size_t i;
+    json_t *m;
+    json_array_foreach(pend, i, m)
+    {
+        if (v->npending == VEHICLE_MAX_PENDING_DOWNLINK)
+            break;
+        downlink_msg_t *p = &v->pending[v->npending];
+        const char *kind = get_str(m, "kind");
+        memset(p, 0, sizeof *p);
+        p->seq = (uint64_t)get_int(m, "seq");
+        p->kind = kind && !strcmp(kind, "cancel") ? DOWNLINK_CANCEL : DOWNLINK_ASSIGNMENT;
+        snprintf(p->incident, sizeof p->incident, "%s",
+                 get_str(m, "incident") ? get_str(m, "incident") : "");
+        snprintf(p->reason, sizeof p->reason, "%s",
+                 get_str(m, "reason") ? get_str(m, "reason") : "");
+        p->at_ms = get_int(m, "at");
+        if (p->seq > v->downlink_acked)
+            v->npending++;
+    }
+    return 0;
+}
+
+int dispatch_apply_record(dispatch_t *d, const char *payload, size_t len)
+{
+    json_error_t jerr;
+    json_t *rec = json_loadb(payload, len, 0, &jerr);
+    json_t *ops = json_object_get(rec, "ops");
+    if (!json_is_array(ops)) {
+        json_decref(rec);
+        return GL_EPROTO;
+    }
+    int rc = 0;
+    size_t i;
+    json_t *op;
+    json_array_foreach(ops, i, op)
+    {
+        const char *t = get_str(op, "t");
+        if (!t)
+            rc = GL_EPROTO;
+        else if (!strcmp(t, "incident"))
+            rc = apply_incident(d, op);
+        else if (!strcmp(t, "event"))
+            rc = apply_event(d, op);
+        else if (!strcmp(t, "vehicle"))
+            rc = apply_vehicle(d, op);
+        else
+            rc = GL_EPROTO;
+        if (rc)
+            break;
+    }
+    json_decref(rec);
+    return rc;
+}
+
+/* ---- notifications ------------------------------------------------------------------------ */
+
+static void notify_incident(dispatch_t *d, const incident_t *inc, size_t events_before)
+{
+    if (d->hooks.timeline_added)
+        for (size_t i = events_before; i < inc->nevents; i++)
+            d->hooks.timeline_added(d->ctx, inc, &inc->events[i]);
+    if (d->hooks.incident_changed)
+        d->hooks.incident_changed(d->ctx, inc);
+}
+
+static void notify_vehicle(dispatch_t *d, const vehicle_t *v)
+{
+    if (d->hooks.vehicle_changed)
+        d->hooks.vehicle_changed(d->ctx, v);
+}
+
+static void send_pending(dispatch_t *d, vehicle_t *v, int64_t now_ms)
+{
+    for (int i = 0; i < v->npending; i++) {
+        const downlink_msg_t *m = &v->pending[i];
+        if (d->hooks.send_downlink)
+            d->hooks.send_downlink(d->ctx, v, m, incident_table_find(d->incidents, m->incident));
+    }
+    v->downlink_sent_ms = now_ms;
+}
+
+/* Queues a downlink message on the vehicle copy `nv` (written to the journal with it). */
+static void queue_downlink(vehicle_t *nv, downlink_kind_t kind, const char *incident,
+                           const char *reason, int64_t now_ms)
+{
+    if (nv->npending == VEHICLE_MAX_PENDING_DOWNLINK) {
+        /* The unit has not acknowledged anything for a while; the oldest is superseded. */
+        memmove(&nv->pending[0], &nv->pending[1], sizeof nv->pending[0] * (size_t)(nv->npending - 1));
+        nv->npending--;
+    }
+    downlink_msg_t *m = &nv->pending[nv->npending++];
+    memset(m, 0, sizeof *m);
+    m->seq = ++nv->downlink_seq;
+    m->kind = kind;
+    m->at_ms = now_ms;
+    snprintf(m->incident, sizeof m->incident, "%s", incident);
+    snprintf(m->reason, sizeof m->reason, "%s", reason ? reason : "");
+}
+
+/* ---- calls and assignments ---------------------------------------------------------------- */
+
+int dispatch_call_new(dispatch_t *d, const call_input_t *in, int64_t now_ms, incident_t **out,
+                      char *err, size_t errlen)
+{
+    if (!geo_point_valid(in->lat, in->lon)) {
+        snprintf(err, errlen, "lat/lon out of range");
+        return GL_EINVAL;
+    }
+    if (in->priority < 1 || in->priority > 4) {
+        snprintf(err, errlen, "priority must be 1 to 4");
+        return GL_EINVAL;
+    }
+    if (in->caller && strlen(in->caller) >= sizeof((incident_t *)0)->caller) {
+        snprintf(err, errlen, "caller number too long");
+        return GL_EINVAL;
+    }
+    incident_t tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.day = gl_local_yyyymmdd(now_ms);
+    tmp.day_seq = tmp.day == d->last_day ? d->last_day_seq + 1 : 1;
+    if (tmp.day < d->last_day) /* the clock went back over midnight: keep numbers unique */
+        tmp.day = d->last_day, tmp.day_seq = d->last_day_seq + 1;
+    snprintf(tmp.id, sizeof tmp.id, "%08d-%04d", tmp.day, tmp.day_seq);
+    tmp.created_ms = tmp.updated_ms = now_ms;
+    tmp.lat = in->lat;
+    tmp.lon = in->lon;
+    tmp.complaint = in->complaint;
+    tmp.priority = in->priority;
+    tmp.onset_ms = in->onset_ms;
+    snprintf(tmp.caller, sizeof tmp.caller, "%s", in->caller ? in->caller : "");
+    tmp.address = (char *)in->address;
+    tmp.notes = (char *)in->notes;
+    tmp.state = INCIDENT_STATE_NEW;
+    if (in->priority == 1 && d->params.auto_assign_ms > 0)
+        tmp.auto_assign_at_ms = now_ms + d->params.auto_assign_ms;
+    json_t *ops = json_array();
+    json_array_append_new(ops, incident_op(&tmp));
+    json_array_append_new(ops, event_op(&tmp, 1, now_ms, "call_received", "operator", NULL,
+                                        json_pack("{s:s,s:i}", "complaint",
+                                                  complaint_name(in->complaint), "priority",
+                                                  in->priority)));
+    int rc = commit(d, ops);
+    if (rc) {
+        snprintf(err, errlen, "cannot record the call: %s", gl_strerror(rc));
+        return rc;
+    }
+    incident_t *inc = incident_table_find(d->incidents, tmp.id);
+    LOG_INFO("dispatch", "inc=%s new call, %s priority %d", inc->id, complaint_name(inc->complaint),
+             inc->priority);
+    notify_incident(d, inc, 0);
+    *out = inc;
+    return 0;
+}
+
+int dispatch_candidates(dispatch_t *d, const incident_t *inc, int64_t now_ms, candidate_t *out)
+{
+    return match_rank(d->fleet, &d->params.match, inc->complaint, inc->lat, inc->lon, now_ms, out);
+}
+
+int dispatch_assign(dispatch_t *d, incident_t *inc, const char *vehicle_id, const char *source,
+                    int automatic, int64_t now_ms, char *err, size_t errlen)
+{
+    vehicle_t *v = fleet_find(d->fleet, vehicle_id);
+    if (!v) {
+        snprintf(err, errlen, "no vehicle %s", vehicle_id);
+        return GL_ENOENT;
+    }
+    incident_state_t next;
+    if (incident_next_state(inc, INCIDENT_IN_ASSIGN, 0, &next)) {
+        snprintf(err, errlen, "incident %s is %s: it can no longer be assigned", inc->id,
+                 incident_state_name(inc->state));
+        return GL_ESTATE;
+    }
+    if (!strcmp(inc->vehicle, v->id)) {
+        snprintf(err, errlen, "%s is already assigned to %s", v->id, inc->id);
+        return GL_ESTATE;
+    }
+    if (v->status != VEHICLE_STATUS_AVAILABLE && v->status != VEHICLE_STATUS_RETURNING) {
+        snprintf(err, errlen, "%s is %s", v->id, vehicle_status_name(v->status));
+        return GL_EUNAVAILABLE;
+    }
+    if (!match_capable(v, inc->complaint)) {
+        snprintf(err, errlen, "%s lacks what %s needs (%s)", v->id, complaint_name(inc->complaint),
+                 match_requirement(inc->complaint));
+        return GL_ECAPABILITY;
+    }
+    vehicle_t *old = inc->vehicle[0] ? fleet_find(d->fleet, inc->vehicle) : NULL;
+    incident_t ni = *inc;
+    vehicle_t nv = *v;
+    ni.state = next;
+    snprintf(ni.vehicle, sizeof ni.vehicle, "%s", v->id);
+    ni.updated_ms = now_ms;
+    ni.auto_assign_at_ms = 0;
+    nv.status = VEHICLE_STATUS_DISPATCHED;
+    nv.status_at_ms = now_ms;
+    snprintf(nv.incident, sizeof nv.incident, "%s", inc->id);
+    queue_downlink(&nv, DOWNLINK_ASSIGNMENT, inc->id, NULL, now_ms);
+
+    json_t *ops = json_array();
+    json_array_append_new(ops, incident_op(&ni));
+    json_t *detail = json_pack("{s:s}", "status", vehicle_status_name(nv.status));
+    if (old)
+        json_object_set_new(detail, "replaces", json_string(old->id));
+    json_array_append_new(ops, event_op(inc, (int)inc->nevents + 1, now_ms,
+                                        automatic ? "auto_assigned" : "assigned", source, v->id,
+                                        detail));
+    json_array_append_new(ops, vehicle_op(&nv));
+    vehicle_t ov;
+    if (old) {
+        ov = *old;
+        ov.status = VEHICLE_STATUS_AVAILABLE;
+        ov.status_at_ms = now_ms;
+        ov.incident[0] = '\0';
+        queue_downlink(&ov, DOWNLINK_CANCEL, inc->id, "reassigned", now_ms);
+        json_array_append_new(ops, vehicle_op(&ov));
+    }
+    size_t before = inc->nevents;
+    int rc = commit(d, ops);
+    if (rc) {
+        snprintf(err, errlen, "cannot record the assignment: %s", gl_strerror(rc));
+        return rc;
+    }
+    LOG_INFO("dispatch", "inc=%s %s to veh=%s by %s", inc->id,
+             automatic ? "auto-assigned" : "assigned", v->id, source);
+    notify_incident(d, inc, before);
+    send_pending(d, v, now_ms);
+    notify_vehicle(d, v);
+    if (old) {
+        send_pending(d, old, now_ms);
+        notify_vehicle(d, old);
+    }
+    return 0;
+}
+
+int dispatch_cancel(dispatch_t *d, incident_t *inc, const char *reason, const char *source,
+                    int64_t now_ms, char *err, size_t errlen)
+{
+    incident_state_t next;
+    if (incident_next_state(inc, INCIDENT_IN_CANCEL, 0, &next)) {
+        snprintf(err, errlen, "incident %s is already %s", inc->id,
+                 incident_state_name(inc->state));
+        return GL_ESTATE;
+    }
+    vehicle_t *v = inc->vehicle[0] ? fleet_find(d->fleet, inc->vehicle) : NULL;
+    incident_t ni = *inc;
+    ni.state = next;
+    ni.updated_ms = now_ms;
+    ni.auto_assign_at_ms = 0;
+    json_t *ops = json_array();
+    json_array_append_new(ops, incident_op(&ni));
+    json_array_append_new(ops, event_op(inc, (int)inc->nevents + 1, now_ms, "cancelled", source,
+                                        v ? v->id : NULL,
+                                        reason ? json_pack("{s:s}", "reason", reason) : NULL));
+    /* The unit is stood down only if it still serves this incident (not if it has moved on). */
+    int release = v && !strcmp(v->incident, inc->id);
+    if (release) {
+        vehicle_t nv = *v;
+        nv.status = VEHICLE_STATUS_AVAILABLE;
+        nv.status_at_ms = now_ms;
+        nv.incident[0] = '\0';
+        queue_downlink(&nv, DOWNLINK_CANCEL, inc->id, reason ? reason : "cancelled", now_ms);
+        json_array_append_new(ops, vehicle_op(&nv));
+    }
+    size_t before = inc->nevents;
+    int rc = commit(d, ops);
+    if (rc) {
+        snprintf(err, errlen, "cannot record the cancel: %s", gl_strerror(rc));
+        return rc;
+    }
+    LOG_INFO("dispatch", "inc=%s cancelled by %s", inc->id, source);
+    notify_incident(d, inc, before);
+    if (release) {
+        send_pending(d, v, now_ms);
+        notify_vehicle(d, v);
+    }
+    return 0;
+}
+
+/* ---- the uplink --------------------------------------------------------------------------- */
+
+int dispatch_uplink_begin(dispatch_t *d, const char *vehicle_id, uint64_t seq, vehicle_t **out)
+{
+    vehicle_t *v = fleet_find(d->fleet, vehicle_id);
+    if (!v) {
+        d->stats.uplink_unknown_vehicle++;
+        return GL_ENOENT;
+    }
+    if (seq <= v->uplink_seq) {
+        d->stats.uplink_duplicate++;
+        *out = v;
+        return GL_EDUP;
+    }
+    d->stats.uplink_accepted++;
+    *out = v;
+    return 0;
+}
+
+gps_verdict_t dispatch_uplink_fix(dispatch_t *d, vehicle_t *v, uint64_t seq, double lat,
+                                  double lon, int64_t fix_ms, float speed, float heading,
+                                  float hdop, int64_t now_ms)
+{
+    v->uplink_seq = seq;
+    gps_verdict_t verdict = gps_check(&v->gps, lat, lon, fix_ms, now_ms);
+    d->stats.fixes[verdict]++;
+    switch (verdict) {
+    case GPS_OK:
+        fleet_set_position(d->fleet, v, lat, lon, fix_ms, now_ms, speed, heading);
+        if (v->stale) {
+            v->stale = 0;
+            notify_vehicle(d, v);
+        }
+        /* good and late fixes both belong in the history */
+        __attribute__((fallthrough));
+    case GPS_LATE:
+        if (d->hooks.position)
+            d->hooks.position(d->ctx, v, seq, lat, lon, fix_ms, now_ms, speed, heading, hdop,
+                              verdict == GPS_LATE);
+        break;
+    default: {
+        unsigned long suppressed = 0;
+        if (gl_log_burst_allow(&d->gps_burst, now_ms, 10000, &suppressed))
+            LOG_WARN("gps", "veh=%s seq=%" PRIu64 " fix refused: %s (%lu more refused fixes "
+                     "since the last line)",
+                     v->id, seq, gps_verdict_name(verdict), suppressed);
+        break;
+    }
+    }
+    return verdict;
+}
+
+int dispatch_uplink_status(dispatch_t *d, vehicle_t *v, uint64_t seq, vehicle_status_t st,
+                           const char *incident_id, int64_t at_ms, int64_t now_ms)
+{
+    v->uplink_seq = seq;
+    const char *why = NULL;
+    incident_t *inc = v->incident[0] ? incident_table_find(d->incidents, v->incident) : NULL;
+    incident_state_t next = 0;
+    if (st == v->status)
+        return 0; /* the crew pressed the same button twice: nothing changes */
+    if (!vehicle_status_transition_ok(v->status, st))
+        why = "illegal for the unit";
+    else if (incident_id && incident_id[0] && (!inc || strcmp(incident_id, inc->id) != 0))
+        why = "about an incident the unit no longer serves";
+    else if (inc && incident_is_open(inc->state) &&
+             incident_next_state(inc, INCIDENT_IN_UNIT_STATUS, st, &next) &&
+             st != VEHICLE_STATUS_OUT_OF_SERVICE)
+        why = "illegal for the incident";
+    if (why) {
+        d->stats.status_refused++;
+        unsigned long suppressed = 0;
+        if (gl_log_burst_allow(&d->status_burst, now_ms, 10000, &suppressed))
+            LOG_WARN("dispatch", "veh=%s seq=%" PRIu64 " status %s -> %s refused: %s", v->id, seq,
+                     vehicle_status_name(v->status), vehicle_status_name(st), why);
+        return GL_ESTATE;
+    }
+    vehicle_t nv = *v;
+    nv.status = st;
+    nv.status_at_ms = at_ms;
+    json_t *ops = json_array();
+    int touches_incident = inc && incident_is_open(inc->state) &&
+                           st != VEHICLE_STATUS_OUT_OF_SERVICE;
+    size_t before = inc ? inc->nevents : 0;
+    if (touches_incident) {
+        incident_t ni = *inc;
+        ni.state = next;
+        ni.updated_ms = now_ms;
+        json_array_append_new(ops, event_op(inc, (int)inc->nevents + 1, at_ms, "status", "unit",
+                                            v->id,
+                                            json_pack("{s:s}", "status", vehicle_status_name(st))));
+        if (next == INCIDENT_STATE_CLOSED)
+            json_array_append_new(ops, event_op(inc, (int)inc->nevents + 2, at_ms, "closed",
+                                                "dispatcher", v->id, NULL));
+        json_array_append_new(ops, incident_op(&ni));
+    }
+    if (st == VEHICLE_STATUS_AVAILABLE || st == VEHICLE_STATUS_OUT_OF_SERVICE ||
+        (inc && (!incident_is_open(inc->state) || next == INCIDENT_STATE_CLOSED)))
+        nv.incident[0] = '\0';
+    json_array_append_new(ops, vehicle_op(&nv));
+    int rc = commit(d, ops);
+    if (rc)
+        return rc;
+    LOG_INFO("dispatch", "veh=%s status %s", v->id, vehicle_status_name(st));
+    if (touches_incident)
+        notify_incident(d, inc, before);
+    notify_vehicle(d, v);
+    return 0;
+}
+
+void dispatch_uplink_ack(dispatch_t *d, vehicle_t *v, uint64_t seq, uint64_t up_to)
+{
+    v->uplink_seq = seq;
+    if (up_to > v->downlink_seq)
+        return; /* acknowledges something never sent: ignore */
+    if (up_to > v->downlink_acked)
+        v->downlink_acked = up_to;
+    int keep = 0;
+    for (int i = 0; i < v->npending; i++)
+        if (v->pending[i].seq > up_to)
+            v->pending[keep++] = v->pending[i];
+    v->npending = keep;
+}
+
+void dispatch_uplink_durable(dispatch_t *d, vehicle_t *v, uint64_t seq)
+{
+    if (seq > v->durable_seq)
+        v->durable_seq = seq;
+    if (v->durable_seq > v->acked_seq) {
+        v->acked_seq = v->durable_seq;
+        if (d->hooks.send_ack)
+            d->hooks.send_ack(d->ctx, v);
+    }
+}
+
+/* ---- periodic work ------------------------------------------------------------------------ */
+
+void dispatch_resend_pending(dispatch_t *d, int64_t now_ms)
+{
+    for (uint32_t s = 0; s < fleet_count(d->fleet); s++) {
+        vehicle_t *v = fleet_at(d->fleet, s);
+        if (v->npending)
+            send_pending(d, v, now_ms);
+    }
+}
+
+static void auto_assign(dispatch_t *d, incident_t *inc, int64_t now_ms)
+{
+    candidate_t cands[MATCH_MAX_CANDIDATES];
+    int n = dispatch_candidates(d, inc, now_ms, cands);
+    char err[160];
+    for (int i = 0; i < n; i++)
+        if (dispatch_assign(d, inc, cands[i].vehicle->id, "dispatcher", 1, now_ms, err,
+                            sizeof err) == 0)
+            return;
+    LOG_WARN("dispatch", "inc=%s priority 1 unassigned and no unit can be auto-assigned; "
+             "retrying in %d s", inc->id, AUTO_ASSIGN_RETRY_MS / 1000);
+    inc->auto_assign_at_ms = now_ms + AUTO_ASSIGN_RETRY_MS;
+}
+
+void dispatch_tick(dispatch_t *d, int64_t now_ms)
+{
+    for (size_t i = 0; i < incident_table_count(d->incidents); i++) {
+        incident_t *inc = incident_table_at(d->incidents, i);
+        if (inc->state == INCIDENT_STATE_NEW && inc->auto_assign_at_ms &&
+            inc->auto_assign_at_ms <= now_ms)
+            auto_assign(d, inc, now_ms);
+    }
+    for (uint32_t s = 0; s < fleet_count(d->fleet); s++) {
+        vehicle_t *v = fleet_at(d->fleet, s);
+        int stale = fleet_is_stale(v, now_ms, d->params.match.stale_ms);
+        if (stale != v->stale) {
+            v->stale = stale;
+            if (stale)
+                LOG_WARN("fleet", "veh=%s stale: no fix for %" PRId64 " s", v->id,
+                         d->params.match.stale_ms / 1000);
+            notify_vehicle(d, v);
+        }
+        if (v->npending && now_ms - v->downlink_sent_ms >= d->params.downlink_resend_ms)
+            send_pending(d, v, now_ms);
+    }
+}

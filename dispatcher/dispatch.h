@@ -1,0 +1,149 @@
+/*
+ * The dispatcher's domain core: the fleet, the incidents, and every operation on them (new call,
+ * recommendation, assignment, cancel, what a unit reports), with no socket and no database in
+ * sight. The adapters (bus.c for the units, ws.c/api.c for the consoles, db.c for PostGIS) call
+ * these verbs and receive what they must pass on through the hooks below.
+ *
+ * One mutation path. Every state change is written as a journal record — a JSON object
+ * {"ops":[...]} of idempotent operations ("incident", "event", "vehicle") — appended to the
+ * journal (fsync'd), and only then applied to memory by the same function that replays the
+ * journal after a restart (dispatch_apply_record). So what the console is told, what a restart
+ * rebuilds and what db.c copies into PostGIS cannot disagree.
+ */
+#ifndef GL_DISPATCH_H
+#define GL_DISPATCH_H
+
+#include "fleet.h"
+#include "incident.h"
+#include "journal.h"
+#include "matching.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct dispatch dispatch_t;
+
+typedef struct dispatch_params {
+    match_params_t match;
+    int64_t auto_assign_ms;      /* a priority-1 call with no operator action for this long is
+                                    assigned to the best candidate; 0 = never */
+    int64_t downlink_resend_ms;  /* unacknowledged Assignment/Cancel are sent again after this */
+} dispatch_params_t;
+
+/* What the core asks of the outside world. Every hook may be NULL. Pointers are borrowed. */
+typedef struct dispatch_hooks {
+    /* Send a downlink message (new or repeated) to unit `v`; `inc` is the incident it concerns
+     * (NULL if unknown). */
+    void (*send_downlink)(void *ctx, const vehicle_t *v, const downlink_msg_t *m,
+                          const incident_t *inc);
+    /* Tell unit `v` that its uplink up to v->durable_seq is durable. */
+    void (*send_ack)(void *ctx, const vehicle_t *v);
+    /* A journal record was appended: copy it to the database. */
+    void (*record_appended)(void *ctx, uint64_t lsn, const char *payload, size_t len);
+    /* A good or late fix to keep in the position history. */
+    void (*position)(void *ctx, const vehicle_t *v, uint64_t seq, double lat, double lon,
+                     int64_t fix_ms, int64_t rx_ms, float speed, float heading, float hdop,
+                     int late);
+    /* Something the consoles may want to see. */
+    void (*incident_changed)(void *ctx, const incident_t *inc);
+    void (*vehicle_changed)(void *ctx, const vehicle_t *v);
+    void (*timeline_added)(void *ctx, const incident_t *inc, const incident_event_t *e);
+} dispatch_hooks_t;
+
+/* A new call as the operator entered it. */
+typedef struct call_input {
+    double lat, lon;
+    complaint_t complaint;
+    int priority;                /* 1..4 */
+    int64_t onset_ms;            /* 0 = unknown */
+    const char *caller, *address, *notes; /* may be NULL */
+} call_input_t;
+
+/* Counters for the stats API. */
+typedef struct dispatch_stats {
+    unsigned long long uplink_accepted;
+    unsigned long long uplink_duplicate;
+    unsigned long long uplink_unknown_vehicle;
+    unsigned long long uplink_malformed;   /* counted by the bus, kept here for one place */
+    unsigned long long fixes[GPS_VERDICT_COUNT];
+    unsigned long long status_refused;
+    unsigned long long journal_errors;
+} dispatch_stats_t;
+
+/*
+ * Creates the core. `j` (borrowed, must outlive the core, may be NULL until the journal is
+ * open: changes made without one are not durable) is the journal. Returns NULL on out of memory.
+ */
+dispatch_t *dispatch_new(const dispatch_params_t *p, const dispatch_hooks_t *hooks, void *ctx,
+                         journal_t *j);
+void dispatch_free(dispatch_t *d);
+
+/* Sets the journal (borrowed) that live changes are appended to; NULL until it is open. */
+void dispatch_set_journal(dispatch_t *d, journal_t *j);
+
+fleet_t *dispatch_fleet(dispatch_t *d);
+incident_table_t *dispatch_incidents(dispatch_t *d);
+dispatch_stats_t *dispatch_stats(dispatch_t *d);
+const dispatch_params_t *dispatch_params(const dispatch_t *d);
+
+/* Tells the core that incident number (day, seq) exists, so new numbers continue above it. */
+void dispatch_note_incident_number(dispatch_t *d, int day, int seq);
+
+/*
+ * Applies one journal record to memory (used by replay after a restart, and by every live
+ * change after its append). Returns 0 or GL_EPROTO for a record it cannot read.
+ */
+int dispatch_apply_record(dispatch_t *d, const char *payload, size_t len);
+
+/*
+ * Records a new call: numbers it, journals it with its first event and returns the incident in
+ * *out (owned by the core). For a priority-1 call the automatic assignment is armed.
+ * Returns 0, GL_EINVAL (message in err) or GL_EIO (the journal failed: nothing was recorded).
+ */
+int dispatch_call_new(dispatch_t *d, const call_input_t *in, int64_t now_ms, incident_t **out,
+                      char *err, size_t errlen);
+
+/* The ranked candidates for `inc` now; returns how many were written to `out`. */
+int dispatch_candidates(dispatch_t *d, const incident_t *inc, int64_t now_ms, candidate_t *out);
+
+/*
+ * Assigns unit `vehicle_id` to `inc` (source "operator" or "dispatcher"; `automatic` marks an
+ * auto-assignment). The unit must be available and capable, and the incident still before the
+ * scene; a previously assigned unit is stood down with a Cancel. Returns 0, GL_ENOENT (no such
+ * unit), GL_EUNAVAILABLE, GL_ECAPABILITY, GL_ESTATE (message in err) or GL_EIO.
+ */
+int dispatch_assign(dispatch_t *d, incident_t *inc, const char *vehicle_id, const char *source,
+                    int automatic, int64_t now_ms, char *err, size_t errlen);
+
+/* Cancels an open incident; its unit, if any, is told and becomes available. */
+int dispatch_cancel(dispatch_t *d, incident_t *inc, const char *reason, const char *source,
+                    int64_t now_ms, char *err, size_t errlen);
+
+/*
+ * The uplink, one call per envelope, in arrival order. dispatch_uplink_begin() checks the
+ * vehicle and the sequence number: GL_ENOENT for an unknown vehicle, GL_EDUP for a seq already
+ * processed (a resend: the caller re-acknowledges it), else 0 with the vehicle in *out. The
+ * caller then hands the body to one of the dispatch_uplink_* verbs, which mark the seq
+ * processed whatever the verdict on the body.
+ */
+int dispatch_uplink_begin(dispatch_t *d, const char *vehicle_id, uint64_t seq, vehicle_t **out);
+gps_verdict_t dispatch_uplink_fix(dispatch_t *d, vehicle_t *v, uint64_t seq, double lat,
+                                  double lon, int64_t fix_ms, float speed, float heading,
+                                  float hdop, int64_t now_ms);
+int dispatch_uplink_status(dispatch_t *d, vehicle_t *v, uint64_t seq, vehicle_status_t st,
+                           const char *incident_id, int64_t at_ms, int64_t now_ms);
+void dispatch_uplink_ack(dispatch_t *d, vehicle_t *v, uint64_t seq, uint64_t up_to);
+
+/*
+ * Marks v's uplink durable up to `seq` (its position history is in PostGIS) and acknowledges
+ * it to the unit if that is news.
+ */
+void dispatch_uplink_durable(dispatch_t *d, vehicle_t *v, uint64_t seq);
+
+/* Sends again what the units have not acknowledged (used at start, after a restart). */
+void dispatch_resend_pending(dispatch_t *d, int64_t now_ms);
+
+/* Periodic work, about once a second: automatic assignments, stale units, downlink repeats. */
+void dispatch_tick(dispatch_t *d, int64_t now_ms);
+
+#endif

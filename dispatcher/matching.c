@@ -1,0 +1,83 @@
+/*
+ * Candidate filtering and ranking (see matching.h).
+ */
+#include "matching.h"
+
+#include <string.h>
+
+typedef struct requirement {
+    const char *kind; /* "ALS" required, or NULL for any kind */
+    const char *cap;  /* a capability required, or NULL */
+    const char *text;
+} requirement_t;
+
+/* Indexed by complaint_t. Chest pain and stroke need a crew that can take and transmit a
+ * 12-lead ECG and give advanced drugs (ALS); a newborn needs a transport incubator. */
+static const requirement_t requirements[] = {
+    [COMPLAINT_CHEST_PAIN] = {"ALS", NULL, "ALS"},
+    [COMPLAINT_STROKE] = {"ALS", NULL, "ALS"},
+    [COMPLAINT_TRAUMA] = {NULL, NULL, ""},
+    [COMPLAINT_OBSTETRIC] = {NULL, NULL, ""},
+    [COMPLAINT_NEWBORN] = {NULL, "incubator", "incubator"},
+    [COMPLAINT_OTHER] = {NULL, NULL, ""},
+};
+
+int match_capable(const vehicle_t *v, complaint_t c)
+{
+    const requirement_t *r = &requirements[c];
+    if (r->kind && strcmp(v->kind, r->kind) != 0)
+        return 0;
+    if (r->cap && !vehicle_has_cap(v, r->cap))
+        return 0;
+    return 1;
+}
+
+const char *match_requirement(complaint_t c)
+{
+    return requirements[c].text;
+}
+
+struct filter_ctx {
+    const fleet_t *fleet;
+    complaint_t complaint;
+    int64_t now_ms, stale_ms;
+};
+
+static int accept_unit(uint32_t id, void *ctx)
+{
+    const struct filter_ctx *fc = ctx;
+    const vehicle_t *v = fleet_at(fc->fleet, id);
+    return v && v->status == VEHICLE_STATUS_AVAILABLE &&
+           !fleet_is_stale(v, fc->now_ms, fc->stale_ms) && match_capable(v, fc->complaint);
+}
+
+int match_rank(const fleet_t *f, const match_params_t *p, complaint_t c, double lat, double lon,
+               int64_t now_ms, candidate_t *out)
+{
+    struct filter_ctx fc = {f, c, now_ms, p->stale_ms};
+    geo_hit_t hits[MATCH_MAX_CANDIDATES];
+    size_t n = geo_index_nearest(fleet_index(f), lat, lon, MATCH_MAX_CANDIDATES, accept_unit,
+                                 &fc, hits);
+    int found = 0;
+    for (size_t i = 0; i < n; i++) {
+        vehicle_t *v = fleet_at(f, hits[i].id);
+        candidate_t *cand = &out[found];
+        if (geo_eta_seconds(&p->eta, v->lat, v->lon, lat, lon, &cand->eta_s, &cand->distance_m))
+            continue;
+        cand->vehicle = v;
+        cand->eta_method = "straight_line";
+        found++;
+    }
+    /* The index returns them by distance; keep the order stable by ETA for when the ETA is no
+     * longer a function of distance alone. Insertion sort: at most five. */
+    for (int i = 1; i < found; i++) {
+        candidate_t x = out[i];
+        int j = i - 1;
+        while (j >= 0 && out[j].eta_s > x.eta_s) {
+            out[j + 1] = out[j];
+            j--;
+        }
+        out[j + 1] = x;
+    }
+    return found;
+}

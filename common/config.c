@@ -77,6 +77,15 @@ static int set_value(const gl_cfg_option_t *o, void *cfg, const char *value, con
     return GL_EINVAL;
 }
 
+static int is_bool_word(const char *s)
+{
+    static const char *const words[] = {"1", "0", "true", "false", "yes", "no", "on", "off"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (!strcmp(s, words[i]))
+            return 1;
+    return 0;
+}
+
 static char *trim(char *s)
 {
     while (isspace((unsigned char)*s))
@@ -178,7 +187,8 @@ int gl_cfg_load(const gl_cfg_option_t *opts, void *cfg, int *argc, char **argv, 
             return GL_EINVAL;
         }
         if (!value) {
-            if (o->type == GL_CFG_BOOL && (i + 1 >= *argc || !strncmp(argv[i + 1], "--", 2))) {
+            if (o->type == GL_CFG_BOOL && (i + 1 >= *argc || !is_bool_word(argv[i + 1]))) {
+                /* a bare flag: the next word is a positional argument, not its value */
                 value = "true";
             } else if (i + 1 < *argc) {
                 value = argv[++i];

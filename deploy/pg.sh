@@ -6,6 +6,10 @@
 #   deploy/pg.sh status         exit 0 if running, 3 if stopped
 #   deploy/pg.sh psql [args]    psql on the goldline database as role goldline
 #   deploy/pg.sh url            print the libpq conninfo (with the password)
+#   deploy/pg.sh drop-db        drop the database (GOLDLINE_PG_DB; refuses the default one)
+#
+# GOLDLINE_PG_DB=NAME works on another database of the same cluster (created with PostGIS and
+# pgRouting by `start`); the integration test uses goldline_it so a demo's data is left alone.
 #
 # The cluster lives in <repo>/var/pg (data/, run/ = unix socket, log/postgres.log) and listens
 # on 127.0.0.1 only, port 5433 (GOLDLINE_PG_PORT overrides). TCP logins use scram-sha-256 with
@@ -20,7 +24,7 @@ set -euo pipefail
 
 PG_BIN=/usr/lib/postgresql/15/bin
 EXT_BASE=/var/lib/goldline-pg  # home of clusters the server user cannot reach inside the repo
-DB_NAME=goldline
+DB_NAME="${GOLDLINE_PG_DB:-goldline}"  # the integration test uses its own database
 DB_ROLE=goldline
 
 prog="pg.sh"
@@ -32,6 +36,10 @@ var="$root/var"
 link="$var/pg"             # the cluster directory, or a symlink to it
 pwfile="$var/pg.password"
 lockfile="$var/pg.lock"
+
+case "$DB_NAME" in
+    '' | *[!a-z0-9_]*) die "GOLDLINE_PG_DB must be lower-case letters, digits and _, not '$DB_NAME'" ;;
+esac
 
 port="${GOLDLINE_PG_PORT:-5433}"
 case "$port" in
@@ -310,7 +318,8 @@ cmd_start() {
     write_config
 
     local log="$cl/log/postgres.log"
-    if ! as_su "$PG_BIN/pg_ctl" -D "$cl/data" -l "$log" -w -t 60 -s start; then
+    # 9>&-: the postmaster must not inherit the start lock, or the next start waits for ever.
+    if ! as_su "$PG_BIN/pg_ctl" -D "$cl/data" -l "$log" -w -t 60 -s start 9>&-; then
         echo "$prog: the server did not start; end of $log:" >&2
         tail -n 20 "$log" >&2 || true
         exit 1
@@ -362,14 +371,23 @@ cmd_psql() {
     PGPASSWORD="$pw" exec "$PG_BIN/psql" "$(conninfo_nopw)" "$@"
 }
 
+cmd_drop_db() {
+    [ "$DB_NAME" != goldline ] || die "refusing to drop the default database"
+    find_cluster || die "no cluster"
+    check_owner
+    running_pid >/dev/null || die "not running"
+    echo "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE);" | admin_psql postgres
+}
+
 case "${1:-}" in
     start) cmd_start ;;
+    drop-db) cmd_drop_db ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
     url) cmd_url ;;
     psql) shift; cmd_psql "$@" ;;
     *)
-        echo "usage: $0 start|stop|status|psql [args...]|url" >&2
+        echo "usage: $0 start|stop|status|psql [args...]|url|drop-db" >&2
         exit 2
         ;;
 esac

@@ -28,6 +28,9 @@ PACKAGES=(
     valgrind                   # memory checking of tests
     iproute2                   # ss: port checks in deploy/pg.sh and tests
     procps                     # ps/pgrep/pkill used by tests
+    curl                       # health checks of the dispatcher in scripts and tests
+    python3                    # deploy/osm_demo_fleet.py reads the OSM extract for the demo
+    util-linux                 # runuser, flock: deploy/pg.sh
 )
 
 missing=()

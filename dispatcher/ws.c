@@ -77,7 +77,7 @@ static int enqueue(struct session *s, const char *text, size_t len)
 
 static void send_json(struct session *s, json_t *o)
 {
-    char *text = json_dumps(o, JSON_COMPACT);
+    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
     if (text && enqueue(s, text, strlen(text)) != 0) {
         LOG_WARN("ws", "session %u: outgoing queue full: closing it", s->id);
         s->close_after_write = 1;
@@ -328,7 +328,7 @@ void ws_broadcast(ws_t *w, json_t *event)
     for (struct session *s = w->sessions; s; s = s->next) {
         if (!s->subscribed || s->close_after_write)
             continue;
-        if (!text && !(text = json_dumps(event, JSON_COMPACT)))
+        if (!text && !(text = json_dumps(event, JSON_COMPACT | JSON_REAL_PRECISION(12))))
             return;
         if (enqueue(s, text, strlen(text)) != 0) {
             LOG_WARN("ws", "session %u does not keep up with events: closing it", s->id);

@@ -57,18 +57,18 @@ struct cell {
 };
 
 struct entry {
-    uint64_t key; /* cell holding this id, NO_CELL when the id is not in the index */
+    uint64_t key;  /* cell holding this id, NO_CELL when the id is not in the index */
     uint32_t slot; /* position in that cell's items */
 };
 
 struct geo_index {
-    double cell_lat;  /* cell height in degrees: 180 / nrows */
-    double cell_lon;  /* cell width in degrees: 360 / ncols */
-    int64_t nrows;    /* rows from -90 (row 0) to +90 (the last row includes the pole) */
-    int64_t ncols;    /* columns from -180 (col 0); 180 is the same column as -180 */
-    struct cell *tab; /* hash table of occupied cells */
-    size_t tab_cap;   /* power of two */
-    size_t ncells;    /* occupied cells */
+    double cell_lat;    /* cell height in degrees: 180 / nrows */
+    double cell_lon;    /* cell width in degrees: 360 / ncols */
+    int64_t nrows;      /* rows from -90 (row 0) to +90 (the last row includes the pole) */
+    int64_t ncols;      /* columns from -180 (col 0); 180 is the same column as -180 */
+    struct cell *tab;   /* hash table of occupied cells */
+    size_t tab_cap;     /* power of two */
+    size_t ncells;      /* occupied cells */
     struct entry *ents; /* one record per id below nents */
     size_t nents;       /* records allocated (ids 0 .. nents - 1) */
     size_t count;       /* entries in the index */
@@ -477,10 +477,11 @@ static size_t probe_budget(const geo_index_t *idx)
     return 2 * idx->ncells + 64;
 }
 
-/* Half-width in columns of ring r: stretched by 1/cos(lat), saturating at the whole circle. */
+/* Half-width in columns of ring r: r stretched by 1/cos(lat) (rounded, so that a ring is about
+ * as wide as it is tall on the ground), saturating at the whole circle. */
 static int64_t ring_width(const geo_index_t *idx, double stretch, int64_t r)
 {
-    double w = ceil((double)r * stretch);
+    double w = floor((double)r * stretch + 0.5);
     return w >= (double)idx->ncols ? idx->ncols : (int64_t)w;
 }
 
@@ -511,8 +512,8 @@ size_t geo_index_nearest(const geo_index_t *idx, double lat, double lon, size_t 
 
     for (int64_t r = 0;; r++) {
         int64_t w = ring_width(idx, stretch, r);
-        int full = 2 * w + 1 >= ncols;                  /* this ring spans every column */
-        int64_t span = full ? ncols : 2 * w + 1;        /* columns in the block after ring r */
+        int full = 2 * w + 1 >= ncols;           /* this ring spans every column */
+        int64_t span = full ? ncols : 2 * w + 1; /* columns in the block after ring r */
         int64_t prev_span = w_prev < 0 ? 0 : (2 * w_prev + 1 >= ncols ? ncols : 2 * w_prev + 1);
         /* Cells this ring probes: its top and bottom rows, and the widening of the rows between. */
         int64_t new_cells = 1;

@@ -94,6 +94,13 @@ START_TEST(test_config_sources_in_order)
     ck_assert_str_eq(argv[2], "pos2");
     unsetenv("GOLDLINE_PORT");
     unsetenv("GOLDLINE_FACTOR");
+    /* a bare boolean flag before a positional word leaves the word alone */
+    char *b[] = {"prog", "--flag", "status", "--flag", "no", NULL};
+    argc = 5;
+    ck_assert_int_eq(gl_cfg_load(test_opts, &cfg, &argc, b, err, sizeof err), 0);
+    ck_assert_int_eq(cfg.flag, 0); /* the second --flag took "no" */
+    ck_assert_int_eq(argc, 2);
+    ck_assert_str_eq(b[1], "status");
 }
 END_TEST
 

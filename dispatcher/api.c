@@ -173,8 +173,10 @@ static json_t *op_stats(api_t *a, json_t *id)
         json_object_set_new(uplink, "rejected", rej);
         json_object_set_new(uplink, "downlink_sent", json_integer((json_int_t)bs.downlink_sent));
     }
-    json_t *db = json_object();
-    if (a->db) {
+    json_t *db = NULL;
+    if (!a->db) {
+        db = json_object();
+    } else {
         db_writer_stats_t s;
         db_writer_get_stats(a->db, &s);
         db = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "state", s.connected ? "up" : "down",

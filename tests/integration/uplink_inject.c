@@ -4,7 +4,7 @@
  *
  *   gl-uplink-inject URL KIND [VEHICLE [SEQ]]
  *
- * KIND: garbage (random-looking bytes), truncated (a valid envelope cut in half), empty (a
+ * KIND: good (a plausible fix at Guixi, to anchor a unit), garbage (random-looking bytes), truncated (a valid envelope cut in half), empty (a
  * zero-length message), no_body (a valid header without a body), unknown_vehicle (a GPS fix
  * from an id the dispatcher does not know), out_of_range (lat 123), future (a fix stamped one
  * hour ahead), teleport (a fix 500 km from Guixi, one second after "now"), bad_status (a
@@ -68,7 +68,8 @@ int main(int argc, char **argv)
         st.at_ms = now_ms();
         up.body_case = GOLDLINE__UPLINK__BODY_STATUS;
         up.status = &st;
-    } else if (strcmp(kind, "garbage") && strcmp(kind, "truncated") && strcmp(kind, "empty")) {
+    } else if (strcmp(kind, "good") && strcmp(kind, "garbage") && strcmp(kind, "truncated") &&
+               strcmp(kind, "empty")) {
         fprintf(stderr, "%s: unknown kind %s\n", argv[0], kind);
         return 2;
     }

@@ -35,7 +35,7 @@ if [ "$units" -lt 1 ] || [ "$units" -gt 99999 ]; then echo "ingest: UNITS is 1..
 warm=${INGEST_WARM_S:-5}
 window=${INGEST_WINDOW_S:-30}
 flood_n=${INGEST_BURST:-400000}
-persist_s=${INGEST_PERSIST_S:-10}
+persist_s=${INGEST_PERSIST_S:-20}
 drain_max=${INGEST_DRAIN_S:-120}
 
 export GOLDLINE_PG_DB=goldline_bench  # our own database: pg.sh start creates it, drop-db drops it
@@ -57,6 +57,7 @@ tmp=$(mktemp -d /tmp/goldline-bench-ingest.XXXXXX)
 dpid=""
 lpid=""
 db_made=0
+reported=0
 
 cleanup() {
     local rc=$?
@@ -69,7 +70,7 @@ cleanup() {
     if [ "$db_made" = 1 ]; then
         "$pg" drop-db >/dev/null 2>&1 || echo "ingest: could not drop $GOLDLINE_PG_DB" >&2
     fi
-    if [ "$rc" -ne 0 ] && [ -f "$tmp/dispatcher.log" ]; then
+    if [ "$rc" -ne 0 ] && [ "$reported" = 0 ] && [ -f "$tmp/dispatcher.log" ]; then
         echo "ingest: failed; end of the dispatcher's log:" >&2
         tail -n 20 "$tmp/dispatcher.log" >&2
     fi
@@ -137,7 +138,7 @@ sql() { "$pg" psql -X -q -t -A -v ON_ERROR_STOP=1 "$@"; }
 # sample NAME: wall time, the dispatcher's CPU ticks and RSS, PostgreSQL backend CPU ticks, and
 # its stats JSON into $tmp/NAME.*.
 sample() {
-    local t c rss hwm pgc=0 p
+    local t c rss hwm pgc=0 p cs
     t=$(date +%s.%N)
     c=$(awk '{print $14 + $15}' "/proc/$dpid/stat")
     rss=$(awk '/^VmRSS/ {print $2}' "/proc/$dpid/status")
@@ -147,12 +148,14 @@ sample() {
             pgc=$((pgc + $(awk '{print $14 + $15}' "/proc/$p/stat")))
         fi
     done
+    cs=$(cat "/proc/$dpid"/task/*/status | awk '/ctxt_switches/ {s += $2} END {print s}')
     ctl_stats >"$tmp/$1.json" || die "stats failed"
-    echo "$t $c $rss $hwm $pgc" >"$tmp/$1.proc"
+    echo "$t $c $rss $hwm $pgc $cs" >"$tmp/$1.proc"
 }
 # field NAME JQPATH: a number from a sample's stats.
 field() { jq -r "$2" "$tmp/$1.json"; }
-# proc NAME COLUMN: 1 time, 2 cpu ticks, 3 rss kB, 4 hwm kB, 5 postgres cpu ticks.
+# proc NAME COLUMN: 1 time, 2 cpu ticks, 3 rss kB, 4 hwm kB, 5 postgres cpu ticks, 6 context
+# switches of all the dispatcher's threads.
 proc() { awk -v k="$2" '{print $k}' "$tmp/$1.proc"; }
 # rate A B JQPATH: per second between two samples.
 rate() {
@@ -217,10 +220,23 @@ taskset -c "$lcpu" "$loadgen" --uplink "tcp://127.0.0.1:$up_port" \
 lpid=$!
 sleep "$warm"
 sample p1a
+if [ "${INGEST_PERF:-0}" = 1 ]; then
+    # Where the dispatcher's time goes at 1 Hz (perf's own cost lands on the dispatcher's
+    # figures of this run: use it to read the profile, not the headline).
+    perf record -q -e cpu-clock -F 997 -p "$dpid" -o "$tmp/perf.data" -- sleep "$window" \
+        >/dev/null 2>&1 &
+    perf_pid=$!
+fi
 sleep "$((window / 2))"
 ack_check
 sleep "$((window - window / 2))"
 sample p1b
+if [ -n "${perf_pid:-}" ]; then
+    wait "$perf_pid" || true
+    { perf report -q -i "$tmp/perf.data" --sort dso --stdio 2>/dev/null
+      perf report -q -i "$tmp/perf.data" --sort dso,symbol --percent-limit 0.7 --stdio \
+        2>/dev/null; } | sed -e '/^$/d' -e 's/ *- *- *$//' >"$tmp/perf.txt" || true
+fi
 ack_check
 t_end1=$(proc p1b 1)
 # Durable: every fix in vehicle_positions and acknowledged (the load generator waits for Acks).
@@ -290,6 +306,9 @@ r "1 Hz: persisted/s (positions_written, window)" "$(rate p1a p1b .database.posi
 r "1 Hz: fixes waiting for PostGIS at window start / end" \
     "$(field p1a .database.positions_pending) / $(field p1b .database.positions_pending)"
 r "1 Hz: dispatcher CPU share of one core" "$cpu1"
+r "1 Hz: dispatcher context switches per received fix" \
+    "$(awk -v a="$(proc p1a 6)" -v b="$(proc p1b 6)" -v ra="$(field p1a .uplink.received)" \
+        -v rb="$(field p1b .uplink.received)" 'BEGIN {printf "%.2f", (b - a) / (rb - ra)}')"
 r "1 Hz: its PostgreSQL backend's CPU share of one core" "$pgcpu1"
 r "1 Hz: dispatcher RSS MB (window end)" "$rss1"
 r "1 Hz: seconds after the window until all durable" "$drain_s"
@@ -312,6 +331,13 @@ r "burst: refused fixes (late+future+range+too_fast)" \
     "$(field p2c '.fixes.late + .fixes.future + .fixes.out_of_range + .fixes.too_fast')"
 r "peak RSS MB (VmHWM)" "$hwm"
 r "dispatcher log: 'stale' lines / other lines" "$stale_lines / $other_lines"
+
+if [ -s "$tmp/perf.txt" ]; then
+    echo
+    echo "perf, dispatcher at 1 Hz (share of its samples: by library, then symbols above 0.7 %):"
+    head -n 50 "$tmp/perf.txt"
+fi
+reported=1
 
 # Phase 1 must be complete and exact, or the numbers above measure a broken run.
 [ "$rows1" = "$sent1" ] || echo "ingest: MISMATCH: $rows1 rows in PostGIS for $sent1 fixes sent" >&2

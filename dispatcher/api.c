@@ -140,6 +140,10 @@ static json_t *op_call_new(api_t *a, json_t *req, json_t *id, int64_t now)
         return api_error(id, GL_EINVAL, "\"onset\" must be an ISO 8601 date-time");
     if (in.onset_ms > now + 60000)
         return api_error(id, GL_EINVAL, "\"onset\" is in the future");
+    json_t *ringing = json_object_get(req, "ringing");
+    if (ringing && (!json_is_string(ringing) ||
+                    gl_time_parse(json_string_value(ringing), &in.ringing_ms) != 0))
+        return api_error(id, GL_EINVAL, "\"ringing\" must be an ISO 8601 date-time");
     in.lat = json_number_value(lat);
     in.lon = json_number_value(lon);
     in.priority = prio ? (int)json_integer_value(prio) : 2;
@@ -193,6 +197,54 @@ static json_t *op_stats(api_t *a, json_t *id)
                             (json_int_t)incident_table_count(dispatch_incidents(a->d))));
 }
 
+json_t *api_clocks_json(const api_t *a, const incident_t *inc, int64_t now_ms)
+{
+    size_t n;
+    const golden_metric_t *m = dispatch_metrics(a->d, &n);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        golden_clock_t c = golden_evaluate(&m[i], inc, now_ms);
+        if (c.state == GOLDEN_NOT_APPLICABLE)
+            continue;
+        json_t *o = json_pack("{s:s,s:s,s:I}", "metric", m[i].name, "state",
+                              golden_state_name(c.state), "target_s",
+                              (json_int_t)(m[i].target_ms / 1000));
+        set_time(o, "start", c.start_ms);
+        set_time(o, "end", c.end_ms);
+        if (c.start_ms)
+            json_object_set_new(o, "elapsed_s", json_real((double)c.elapsed_ms / 1000.0));
+        if (c.state == GOLDEN_RUNNING || c.state == GOLDEN_WARNING)
+            json_object_set_new(o, "remaining_s",
+                                json_real((double)(m[i].target_ms - c.elapsed_ms) / 1000.0));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+static json_t *op_event_add(api_t *a, json_t *req, json_t *id, const char *actor, int64_t now)
+{
+    json_t *reply = NULL;
+    incident_t *inc = incident_arg_or_reply(a, req, &reply);
+    if (!inc)
+        return reply;
+    const char *kind = json_string_value(json_object_get(req, "kind"));
+    json_t *at = json_object_get(req, "at"), *detail = json_object_get(req, "detail");
+    int64_t at_ms = now;
+    if (!kind)
+        return api_error(id, GL_EINVAL, "\"kind\" (string) is required");
+    if (at && (!json_is_string(at) || gl_time_parse(json_string_value(at), &at_ms) != 0))
+        return api_error(id, GL_EINVAL, "\"at\" must be an ISO 8601 date-time");
+    if (detail && !json_is_object(detail))
+        return api_error(id, GL_EINVAL, "\"detail\" must be an object");
+    char err[160];
+    int rc = dispatch_add_event(a->d, inc, kind, at_ms, "operator", json_incref(detail), now, err,
+                                sizeof err);
+    if (rc)
+        return api_error(id, rc, err);
+    return ok(id, json_pack("{s:o,s:o}", "incident", api_incident_json(inc), "entry",
+                            api_event_json(&inc->events[inc->nevents - 1])));
+}
+
 json_t *api_handle(api_t *a, json_t *req, const char *actor, int *subscribe)
 {
     json_t *id = json_object_get(req, "id");
@@ -228,6 +280,13 @@ json_t *api_handle(api_t *a, json_t *req, const char *actor, int *subscribe)
             reply = rc ? api_error(id, rc, err)
                        : ok(id, json_pack("{s:o}", "incident", api_incident_json(inc)));
         }
+    } else if (!strcmp(op, "event.add")) {
+        reply = op_event_add(a, req, id, actor, now);
+    } else if (!strcmp(op, "clocks")) {
+        incident_t *inc = incident_arg_or_reply(a, req, &reply);
+        if (inc)
+            reply = ok(id, json_pack("{s:s,s:o}", "incident", inc->id, "clocks",
+                                     api_clocks_json(a, inc, now)));
     } else if (!strcmp(op, "incidents")) {
         int all = json_is_true(json_object_get(req, "all"));
         incident_table_t *t = dispatch_incidents(a->d);

@@ -25,6 +25,8 @@ json_t *api_incident_json(const incident_t *inc);
 json_t *api_vehicle_json(const api_t *a, const vehicle_t *v, int64_t now_ms);
 json_t *api_event_json(const incident_event_t *e);
 json_t *api_candidate_json(const candidate_t *c);
+/* The golden-time clocks that apply to `inc` at `now_ms` (docs/golden-time.md). */
+json_t *api_clocks_json(const api_t *a, const incident_t *inc, int64_t now_ms);
 
 /*
  * Handles one request (already authenticated) from client `actor` (for the audit lines) and

@@ -321,6 +321,45 @@ static int load_incidents(PGconn *c, dispatch_t *d)
     return 0;
 }
 
+/* The golden-time metrics (table golden_metrics of migration 004). */
+static int load_metrics(PGconn *c, dispatch_t *d)
+{
+    PGresult *r = query(c,
+                        "SELECT name, applies_to, start_event, end_event, target_s, "
+                        "coalesce(warning_s, 0) FROM golden_metrics WHERE active ORDER BY name",
+                        "loading golden-time metrics");
+    if (!r)
+        return GL_EDB;
+    int n = PQntuples(r), rc = 0;
+    golden_metric_t *m = calloc((size_t)(n ? n : 1), sizeof *m);
+    if (!m) {
+        PQclear(r);
+        return GL_ENOMEM;
+    }
+    int kept = 0;
+    for (int i = 0; i < n; i++) {
+        golden_metric_t *g = &m[kept];
+        if (strlen(val(r, i, 0)) >= sizeof g->name || strlen(val(r, i, 2)) >= sizeof g->start_event ||
+            strlen(val(r, i, 3)) >= sizeof g->end_event) {
+            LOG_WARN("db", "golden metric '%.40s': a name or event list is too long: skipped",
+                     val(r, i, 0));
+            continue;
+        }
+        snprintf(g->name, sizeof g->name, "%s", val(r, i, 0));
+        snprintf(g->applies_to, sizeof g->applies_to, "%s", val(r, i, 1));
+        snprintf(g->start_event, sizeof g->start_event, "%s", val(r, i, 2));
+        snprintf(g->end_event, sizeof g->end_event, "%s", val(r, i, 3));
+        g->target_ms = num(r, i, 4) * 1000;
+        g->warning_ms = num(r, i, 5) * 1000;
+        kept++;
+    }
+    PQclear(r);
+    rc = dispatch_set_metrics(d, m, (size_t)kept);
+    free(m);
+    LOG_INFO("db", "golden-time metrics: %d", kept);
+    return rc;
+}
+
 int db_load(const char *conninfo, const char *schema_dir, int wait_s, dispatch_t *d,
             uint64_t *applied_lsn)
 {
@@ -340,6 +379,8 @@ int db_load(const char *conninfo, const char *schema_dir, int wait_s, dispatch_t
         *applied_lsn = PQntuples(r) ? (uint64_t)num(r, 0, 0) : 0;
         PQclear(r);
     }
+    if (!rc)
+        rc = load_metrics(c, d);
     if (!rc)
         rc = load_vehicles(c, d);
     if (!rc)

@@ -27,6 +27,8 @@ struct dispatch {
     int last_day, last_day_seq;     /* the newest incident number handed out or seen */
     dispatch_stats_t stats;
     gl_log_burst_t gps_burst, status_burst;
+    golden_metric_t *metrics;
+    size_t nmetrics;
 };
 
 dispatch_t *dispatch_new(const dispatch_params_t *p, const dispatch_hooks_t *hooks, void *ctx,
@@ -55,6 +57,7 @@ void dispatch_free(dispatch_t *d)
         return;
     fleet_free(d->fleet);
     incident_table_free(d->incidents);
+    free(d->metrics);
     free(d);
 }
 
@@ -81,6 +84,25 @@ dispatch_stats_t *dispatch_stats(dispatch_t *d)
 const dispatch_params_t *dispatch_params(const dispatch_t *d)
 {
     return &d->params;
+}
+
+int dispatch_set_metrics(dispatch_t *d, const golden_metric_t *m, size_t n)
+{
+    golden_metric_t *copy = n ? malloc(n * sizeof *copy) : NULL;
+    if (n && !copy)
+        return GL_ENOMEM;
+    if (n)
+        memcpy(copy, m, n * sizeof *copy);
+    free(d->metrics);
+    d->metrics = copy;
+    d->nmetrics = n;
+    return 0;
+}
+
+const golden_metric_t *dispatch_metrics(const dispatch_t *d, size_t *n)
+{
+    *n = d->nmetrics;
+    return d->metrics;
 }
 
 void dispatch_note_incident_number(dispatch_t *d, int day, int seq)
@@ -418,9 +440,17 @@ int dispatch_call_new(dispatch_t *d, const call_input_t *in, int64_t now_ms, inc
     tmp.state = INCIDENT_STATE_NEW;
     if (in->priority == 1 && d->params.auto_assign_ms > 0)
         tmp.auto_assign_at_ms = now_ms + d->params.auto_assign_ms;
+    if (in->ringing_ms && (in->ringing_ms > now_ms || now_ms - in->ringing_ms > 3600000)) {
+        snprintf(err, errlen, "the phone cannot have rung after the call or an hour before it");
+        return GL_EINVAL;
+    }
     json_t *ops = json_array();
     json_array_append_new(ops, incident_op(&tmp));
-    json_array_append_new(ops, event_op(&tmp, 1, now_ms, "call_received", "operator", NULL,
+    int seq = 1;
+    if (in->ringing_ms)
+        json_array_append_new(ops, event_op(&tmp, seq++, in->ringing_ms, "call_ringing",
+                                            "operator", NULL, NULL));
+    json_array_append_new(ops, event_op(&tmp, seq, now_ms, "call_received", "operator", NULL,
                                         json_pack("{s:s,s:i}", "complaint",
                                                   complaint_name(in->complaint), "priority",
                                                   in->priority)));
@@ -561,6 +591,59 @@ int dispatch_cancel(dispatch_t *d, incident_t *inc, const char *reason, const ch
     return 0;
 }
 
+int dispatch_add_event(dispatch_t *d, incident_t *inc, const char *kind, int64_t at_ms,
+                       const char *source, json_t *detail, int64_t now_ms, char *err,
+                       size_t errlen)
+{
+    if (!golden_event_kind_ok(kind)) {
+        snprintf(err, errlen, "unknown event kind '%.40s' (see docs/golden-time.md)", kind);
+        json_decref(detail);
+        return GL_EINVAL;
+    }
+    if (at_ms > now_ms + 60000 || at_ms < inc->created_ms - 48LL * 3600 * 1000) {
+        snprintf(err, errlen, "the event time is in the future or long before the call");
+        json_decref(detail);
+        return GL_EINVAL;
+    }
+    json_t *ops = json_array();
+    json_array_append_new(ops, event_op(inc, (int)inc->nevents + 1, at_ms, kind, source, NULL,
+                                        detail));
+    size_t before = inc->nevents;
+    int rc = commit(d, ops);
+    if (rc) {
+        snprintf(err, errlen, "cannot record the event: %s", gl_strerror(rc));
+        return rc;
+    }
+    LOG_INFO("dispatch", "inc=%s event %s by %s", inc->id, kind, source);
+    notify_incident(d, inc, before);
+    return 0;
+}
+
+/* Raises the golden-time alerts that are due for `inc`, each once (as a timeline event). */
+static void golden_alerts(dispatch_t *d, incident_t *inc, int64_t now_ms)
+{
+    for (size_t i = 0; i < d->nmetrics; i++) {
+        const golden_metric_t *m = &d->metrics[i];
+        golden_clock_t c = golden_evaluate(m, inc, now_ms);
+        int level = golden_alert_due(m, inc, &c);
+        if (!level)
+            continue;
+        json_t *ops = json_array();
+        json_array_append_new(
+            ops, event_op(inc, (int)inc->nevents + 1, now_ms, "golden_alert", "dispatcher", NULL,
+                          json_pack("{s:s,s:s,s:I,s:I}", "metric", m->name, "level",
+                                    level == 2 ? "breach" : "warning", "elapsed_s",
+                                    (json_int_t)(c.elapsed_ms / 1000), "target_s",
+                                    (json_int_t)(m->target_ms / 1000))));
+        size_t before = inc->nevents;
+        if (commit(d, ops) != 0)
+            return;
+        LOG_WARN("golden", "inc=%s %s %s: %" PRId64 " s of %" PRId64, inc->id, m->name,
+                 level == 2 ? "breached" : "warning", c.elapsed_ms / 1000, m->target_ms / 1000);
+        notify_incident(d, inc, before);
+    }
+}
+
 /* ---- the uplink --------------------------------------------------------------------------- */
 
 int dispatch_uplink_begin(dispatch_t *d, const char *vehicle_id, uint64_t seq, vehicle_t **out)
@@ -638,6 +721,15 @@ int dispatch_uplink_status(dispatch_t *d, vehicle_t *v, uint64_t seq, vehicle_st
                      vehicle_status_name(v->status), vehicle_status_name(st), why);
         return GL_ESTATE;
     }
+    /* A unit clock far off the dispatcher's is not trusted with the golden-time record. */
+    int64_t skew = at_ms - now_ms;
+    if (skew > DISPATCH_MAX_CLOCK_SKEW_MS || skew < -DISPATCH_MAX_CLOCK_SKEW_MS) {
+        LOG_WARN("dispatch", "veh=%s clock off by %" PRId64 " s: status time replaced by the "
+                 "receive time", v->id, skew / 1000);
+        at_ms = now_ms;
+    } else {
+        skew = 0;
+    }
     vehicle_t nv = *v;
     nv.status = st;
     nv.status_at_ms = at_ms;
@@ -649,9 +741,11 @@ int dispatch_uplink_status(dispatch_t *d, vehicle_t *v, uint64_t seq, vehicle_st
         incident_t ni = *inc;
         ni.state = next;
         ni.updated_ms = now_ms;
+        json_t *detail = json_pack("{s:s}", "status", vehicle_status_name(st));
+        if (skew)
+            json_object_set_new(detail, "clock_skew_ms", json_integer(skew));
         json_array_append_new(ops, event_op(inc, (int)inc->nevents + 1, at_ms, "status", "unit",
-                                            v->id,
-                                            json_pack("{s:s}", "status", vehicle_status_name(st))));
+                                            v->id, detail));
         if (next == INCIDENT_STATE_CLOSED)
             json_array_append_new(ops, event_op(inc, (int)inc->nevents + 2, at_ms, "closed",
                                                 "dispatcher", v->id, NULL));
@@ -728,6 +822,8 @@ void dispatch_tick(dispatch_t *d, int64_t now_ms)
         if (inc->state == INCIDENT_STATE_NEW && inc->auto_assign_at_ms &&
             inc->auto_assign_at_ms <= now_ms)
             auto_assign(d, inc, now_ms);
+        if (incident_is_open(inc->state))
+            golden_alerts(d, inc, now_ms);
     }
     for (uint32_t s = 0; s < fleet_count(d->fleet); s++) {
         vehicle_t *v = fleet_at(d->fleet, s);

@@ -14,10 +14,12 @@
 #define GL_DISPATCH_H
 
 #include "fleet.h"
+#include "golden.h"
 #include "incident.h"
 #include "journal.h"
 #include "matching.h"
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,8 +58,13 @@ typedef struct call_input {
     complaint_t complaint;
     int priority;                /* 1..4 */
     int64_t onset_ms;            /* 0 = unknown */
+    int64_t ringing_ms;          /* when the phone rang, 0 = unknown (the call answer metric) */
     const char *caller, *address, *notes; /* may be NULL */
 } call_input_t;
+
+/* A unit's clock further than this from the dispatcher's is not trusted: its timestamps are
+ * replaced by the receive time and the event says so. */
+#define DISPATCH_MAX_CLOCK_SKEW_MS 120000
 
 /* Counters for the stats API. */
 typedef struct dispatch_stats {
@@ -85,6 +92,20 @@ fleet_t *dispatch_fleet(dispatch_t *d);
 incident_table_t *dispatch_incidents(dispatch_t *d);
 dispatch_stats_t *dispatch_stats(dispatch_t *d);
 const dispatch_params_t *dispatch_params(const dispatch_t *d);
+
+/* Sets the golden-time metrics (copied); replaces any set before. Returns 0 or GL_ENOMEM. */
+int dispatch_set_metrics(dispatch_t *d, const golden_metric_t *m, size_t n);
+const golden_metric_t *dispatch_metrics(const dispatch_t *d, size_t *n);
+
+/*
+ * Records a clinical or operational event (golden_event_kinds: first_ecg, door, needle...) on
+ * `inc`, at `at_ms` (when it happened; may be earlier than events already recorded), by
+ * `source`. `detail` (a JSON object, stolen; may be NULL) goes with it. Returns 0, GL_EINVAL
+ * (unknown kind, time in the future; message in err) or GL_EIO.
+ */
+int dispatch_add_event(dispatch_t *d, incident_t *inc, const char *kind, int64_t at_ms,
+                       const char *source, json_t *detail, int64_t now_ms, char *err,
+                       size_t errlen);
 
 /* Tells the core that incident number (day, seq) exists, so new numbers continue above it. */
 void dispatch_note_incident_number(dispatch_t *d, int day, int seq);
@@ -143,7 +164,8 @@ void dispatch_uplink_durable(dispatch_t *d, vehicle_t *v, uint64_t seq);
 /* Sends again what the units have not acknowledged (used at start, after a restart). */
 void dispatch_resend_pending(dispatch_t *d, int64_t now_ms);
 
-/* Periodic work, about once a second: automatic assignments, stale units, downlink repeats. */
+/* Periodic work, about once a second: automatic assignments, stale units, downlink repeats,
+ * golden-time alerts (recorded as "golden_alert" events, so each is raised once). */
 void dispatch_tick(dispatch_t *d, int64_t now_ms);
 
 #endif

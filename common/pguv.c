@@ -173,18 +173,27 @@ static void connection_lost(pguv_t *pg, const char *why)
     }
 }
 
-static void on_connect_timeout(uv_timer_t *t)
-{
-    pguv_t *pg = t->data;
-    if (pg->state == PGUV_CONNECTING)
-        connection_lost(pg, "connect timed out");
-}
-
 static void trim_message(char *s)
 {
     size_t n = strlen(s);
     while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
         s[--n] = '\0';
+}
+
+/* connection_lost() with libpq's message, copied first: PQfinish frees the original. */
+static void lose_with_libpq_message(pguv_t *pg)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s", pg->conn ? PQerrorMessage(pg->conn) : "no connection");
+    trim_message(msg);
+    connection_lost(pg, msg);
+}
+
+static void on_connect_timeout(uv_timer_t *t)
+{
+    pguv_t *pg = t->data;
+    if (pg->state == PGUV_CONNECTING)
+        connection_lost(pg, "connect timed out");
 }
 
 static void connect_start(pguv_t *pg)
@@ -222,7 +231,7 @@ static void on_connect_io(uv_poll_t *h, int status, int events)
     case PGRES_POLLING_OK:
         uv_timer_stop(&pg->timer);
         if (PQsetnonblocking(pg->conn, 1) != 0 || PQenterPipelineMode(pg->conn) != 1) {
-            connection_lost(pg, PQerrorMessage(pg->conn));
+            lose_with_libpq_message(pg);
             return;
         }
         rc = watch(pg, UV_READABLE, on_io);
@@ -381,13 +390,13 @@ int pguv_exec(pguv_t *pg, const pguv_stmt_t *stmts, int n, pguv_on_result cb, vo
             /* libpq refused to queue it (connection broken): nothing of this request is synced,
              * so it is failed together with everything else in flight. */
             free(r);
-            connection_lost(pg, PQerrorMessage(pg->conn));
+            lose_with_libpq_message(pg);
             return GL_EDB;
         }
     }
     if (!PQpipelineSync(pg->conn)) {
         free(r);
-        connection_lost(pg, PQerrorMessage(pg->conn));
+        lose_with_libpq_message(pg);
         return GL_EDB;
     }
     r->cb = cb;

@@ -10,7 +10,7 @@
  * When the server goes away every request in flight fails with GL_EDB and the connection is
  * retried with backoff (1 s doubling to 15 s); requests made while disconnected fail at once
  * with GL_EDB. Callers that must not lose a write keep it and send it again after the
- * on_state callback reports PGUV_READY (see dispatcher/db.c).
+ * on_state callback reports PGUV_READY (see dispatcher/db_writer.c).
  *
  * Nothing outside pguv.c includes <libpq-fe.h>; results are read through pguv_res_* accessors.
  * Pitfalls handled (research/style.md section 7): connect_timeout is ignored by PQconnectPoll,

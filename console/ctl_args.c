@@ -4,6 +4,10 @@
  * the second picks the command from the words, checks that every option belongs to it, and
  * validates each value while building the JSON request. Messages name the offending option and
  * value so an operator under pressure can fix the line at once.
+ *
+ * The event kinds `event` accepts are a copy of dispatcher/golden.c's golden_event_kinds (the
+ * console does not link the dispatcher); the dispatcher checks them again, so a kind added
+ * there and not here is refused locally until this list catches up, never silently accepted.
  */
 #include "ctl_args.h"
 
@@ -21,28 +25,38 @@
 #define DEFAULT_URL "ws://127.0.0.1:8080"
 #define DEFAULT_TOKEN_FILE "./var/api-token"
 #define DEFAULT_TIMEOUT_MS 10000
-#define MAX_TEXT_BYTES 2000 /* address, notes, reason */
+#define MAX_TEXT_BYTES 2000   /* address, notes, reason */
+#define MAX_DETAIL_BYTES 4000 /* event --detail, as typed */
 #define MAX_TOKEN_BYTES 1024
-#define ONSET_FUTURE_SLACK_MS (5 * 60 * 1000) /* tolerated clock skew for --onset */
+#define FUTURE_SLACK_MS (5 * 60 * 1000) /* tolerated clock skew for --onset, --ringing, --at */
 
 const char ctl_usage[] =
     "usage: goldlinectl [global options] COMMAND [arguments]\n"
     "\n"
     "commands:\n"
     "  call new --lat LAT --lon LON --complaint KIND [--priority 1-4] [--onset ISO8601]\n"
-    "           [--caller NUMBER] [--address TEXT] [--notes TEXT]\n"
+    "           [--ringing ISO8601] [--caller NUMBER] [--address TEXT] [--notes TEXT]\n"
     "                               open an incident; prints it and the ranked candidates\n"
+    "                               (--onset: symptom onset / last known well;\n"
+    "                               --ringing: when the 120 phone rang)\n"
     "  candidates INCIDENT          recompute the candidates of an incident\n"
     "  assign INCIDENT VEHICLE      assign a vehicle to an incident\n"
     "  cancel INCIDENT [--reason TEXT]\n"
     "  incidents [--all]            open incidents (all of them with --all)\n"
     "  incident INCIDENT            one incident\n"
     "  timeline INCIDENT            an incident and its events, oldest first\n"
+    "  event INCIDENT EVENT [--at ISO8601] [--detail JSON-OBJECT]\n"
+    "                               record a clinical event (default: now)\n"
+    "  clocks INCIDENT              golden-time clocks: state, elapsed, target, remaining\n"
     "  fleet                        every vehicle with its status and last position\n"
     "  stats                        dispatcher counters\n"
     "  watch [--count N]            print pushed events as JSON lines until interrupted\n"
     "\n"
     "  KIND is chest_pain, stroke, trauma, obstetric, newborn or other.\n"
+    "  EVENT is call_ringing, first_medical_contact, first_ecg, ecg_transmitted,\n"
+    "  stemi_confirmed, diagnosis, stroke_scale, lvo_suspected, left_scene, door, handover,\n"
+    "  door_out, ct, needle, puncture, wire, cath_lab_activated or stroke_team_activated\n"
+    "  (docs/golden-time.md). Times without an offset are read in this machine's zone.\n"
     "\n"
     "global options:\n"
     "  --url URL           dispatcher, default ws://127.0.0.1:8080 (env GOLDLINE_URL)\n"
@@ -70,6 +84,8 @@ enum cmd {
     CMD_FLEET,
     CMD_STATS,
     CMD_WATCH,
+    CMD_EVENT,
+    CMD_CLOCKS,
 };
 
 #define BIT(c) (1u << (c))
@@ -90,12 +106,15 @@ enum opt_id {
     O_COMPLAINT,
     O_PRIORITY,
     O_ONSET,
+    O_RINGING,
     O_CALLER,
     O_ADDRESS,
     O_NOTES,
     O_REASON,
     O_ALL,
     O_COUNT,
+    O_AT,
+    O_DETAIL,
     O__COUNT
 };
 
@@ -117,12 +136,15 @@ static const struct opt {
     [O_COMPLAINT] = {"complaint", 1, BIT(CMD_CALL_NEW)},
     [O_PRIORITY] = {"priority", 1, BIT(CMD_CALL_NEW)},
     [O_ONSET] = {"onset", 1, BIT(CMD_CALL_NEW)},
+    [O_RINGING] = {"ringing", 1, BIT(CMD_CALL_NEW)},
     [O_CALLER] = {"caller", 1, BIT(CMD_CALL_NEW)},
     [O_ADDRESS] = {"address", 1, BIT(CMD_CALL_NEW)},
     [O_NOTES] = {"notes", 1, BIT(CMD_CALL_NEW)},
     [O_REASON] = {"reason", 1, BIT(CMD_CANCEL)},
     [O_ALL] = {"all", 0, BIT(CMD_INCIDENTS)},
     [O_COUNT] = {"count", 1, BIT(CMD_WATCH)},
+    [O_AT] = {"at", 1, BIT(CMD_EVENT)},
+    [O_DETAIL] = {"detail", 1, BIT(CMD_EVENT)},
 };
 
 static const struct cmd_def {
@@ -143,10 +165,34 @@ static const struct cmd_def {
     {CMD_FLEET, "fleet", NULL, "fleet", 0, {NULL, NULL}},
     {CMD_STATS, "stats", NULL, "stats", 0, {NULL, NULL}},
     {CMD_WATCH, "watch", NULL, "subscribe", 0, {NULL, NULL}},
+    {CMD_EVENT, "event", NULL, "event.add", 2, {"INCIDENT", "EVENT"}},
+    {CMD_CLOCKS, "clocks", NULL, "clocks", 1, {"INCIDENT", NULL}},
 };
 
 static const char *const complaints[] = {"chest_pain", "stroke",  "trauma",
                                          "obstetric",  "newborn", "other"};
+
+/* Kept in step with golden_event_kinds in dispatcher/golden.c and docs/golden-time.md. */
+static const char *const event_kinds[] = {
+    "call_ringing",
+    "first_medical_contact",
+    "first_ecg",
+    "ecg_transmitted",
+    "stemi_confirmed",
+    "stroke_scale",
+    "lvo_suspected",
+    "left_scene",
+    "door",
+    "handover",
+    "door_out",
+    "ct",
+    "needle",
+    "puncture",
+    "wire",
+    "cath_lab_activated",
+    "stroke_team_activated",
+    "diagnosis",
+};
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -294,6 +340,24 @@ int ctl_args_parse_url(const char *url, char **host, int *port, char **path)
     return 0;
 }
 
+/*
+ * Validates the ISO 8601 time of option `opt` (not more than FUTURE_SLACK_MS ahead of this
+ * machine's clock) and sets key to it in UTC, so the dispatcher never has to guess our zone.
+ */
+static int set_time(json_t *req, const char *key, const char *opt, const char *val, char *err,
+                    size_t errlen)
+{
+    int64_t ms;
+    char buf[40];
+    if (gl_time_parse(val, &ms) != 0)
+        return fail(err, errlen, "--%s %s: not an ISO 8601 time (e.g. 2026-11-25T07:40:00+08:00)",
+                    opt, val);
+    if (ms > gl_now_ms() + FUTURE_SLACK_MS)
+        return fail(err, errlen, "--%s %s: is in the future", opt, val);
+    json_object_set_new(req, key, json_string(gl_time_format_utc(ms, buf, sizeof buf)));
+    return 0;
+}
+
 /* Builds the call.new request from its options. */
 static int build_call_new(json_t *req, const char *const *ov, char *err, size_t errlen)
 {
@@ -326,18 +390,10 @@ static int build_call_new(json_t *req, const char *const *ov, char *err, size_t 
             return fail(err, errlen, "--priority %s: must be 1, 2, 3 or 4", ov[O_PRIORITY]);
         json_object_set_new(req, "priority", json_integer(prio));
     }
-    if (ov[O_ONSET]) {
-        int64_t ms;
-        char buf[40];
-        if (gl_time_parse(ov[O_ONSET], &ms) != 0)
-            return fail(err, errlen,
-                        "--onset %s: not an ISO 8601 time (e.g. 2026-11-25T07:40:00+08:00)",
-                        ov[O_ONSET]);
-        if (ms > gl_now_ms() + ONSET_FUTURE_SLACK_MS)
-            return fail(err, errlen, "--onset %s: is in the future", ov[O_ONSET]);
-        /* Sent as UTC, so the dispatcher never has to guess our time zone. */
-        json_object_set_new(req, "onset", json_string(gl_time_format_utc(ms, buf, sizeof buf)));
-    }
+    if (ov[O_ONSET] && set_time(req, "onset", "onset", ov[O_ONSET], err, errlen))
+        return GL_EINVAL;
+    if (ov[O_RINGING] && set_time(req, "ringing", "ringing", ov[O_RINGING], err, errlen))
+        return GL_EINVAL;
     if (ov[O_CALLER]) {
         if (!valid_caller(ov[O_CALLER]))
             return fail(err, errlen, "--caller %s: not a telephone number", ov[O_CALLER]);
@@ -347,6 +403,39 @@ static int build_call_new(json_t *req, const char *const *ov, char *err, size_t 
         return GL_EINVAL;
     if (ov[O_NOTES] && set_text(req, "notes", "notes", ov[O_NOTES], err, errlen))
         return GL_EINVAL;
+    return 0;
+}
+
+/* Builds the event.add request: a known kind, an optional time and an optional detail object. */
+static int build_event(json_t *req, const char *const *pos, const char *const *ov, char *err,
+                       size_t errlen)
+{
+    size_t i, n = sizeof event_kinds / sizeof event_kinds[0];
+    for (i = 0; i < n; i++)
+        if (strcmp(pos[1], event_kinds[i]) == 0)
+            break;
+    if (i == n)
+        return fail(err, errlen, "%s: unknown event; see --help or docs/golden-time.md", pos[1]);
+    json_object_set_new(req, "incident", json_string(pos[0]));
+    json_object_set_new(req, "kind", json_string(event_kinds[i]));
+    if (ov[O_AT] && set_time(req, "at", "at", ov[O_AT], err, errlen))
+        return GL_EINVAL;
+    if (ov[O_DETAIL]) {
+        json_error_t jerr;
+        if (strlen(ov[O_DETAIL]) > MAX_DETAIL_BYTES)
+            return fail(err, errlen, "--detail: longer than %d bytes", MAX_DETAIL_BYTES);
+        /* Duplicate keys are refused: which of two values the dispatcher keeps is a guess. */
+        json_t *d = json_loads(ov[O_DETAIL], JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+        if (!d)
+            return fail(err, errlen, "--detail: not valid JSON (%s, column %d)", jerr.text,
+                        jerr.column);
+        if (!json_is_object(d)) {
+            json_decref(d);
+            return fail(err, errlen,
+                        "--detail: must be a JSON object, like '{\"scale\":\"FAST\"}'");
+        }
+        json_object_set_new(req, "detail", d);
+    }
     return 0;
 }
 
@@ -373,9 +462,12 @@ static int build_request(const struct cmd_def *c, const char *const *pos, const 
         if (ov[O_REASON])
             return set_text(req, "reason", "reason", ov[O_REASON], err, errlen);
         return 0;
+    case CMD_EVENT:
+        return build_event(req, pos, ov, err, errlen);
     case CMD_CANDIDATES:
     case CMD_INCIDENT:
     case CMD_TIMELINE:
+    case CMD_CLOCKS:
         json_object_set_new(req, "incident", json_string(pos[0]));
         return 0;
     case CMD_INCIDENTS:

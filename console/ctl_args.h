@@ -2,8 +2,9 @@
  * Command-line parsing for goldlinectl: turns argv (plus the GOLDLINE_* environment, passed in
  * as plain strings so tests need no setenv) into one validated request object and the
  * connection settings. Everything that can be checked without the dispatcher is checked here,
- * before any socket is opened: coordinate ranges, complaint names, priority, ISO 8601 onset,
- * incident and vehicle identifiers, the URL and the timeout. The token is resolved by
+ * before any socket is opened: coordinate ranges, complaint names, priority, ISO 8601 times
+ * (onset, ringing, event time), event kinds and detail objects, incident and vehicle
+ * identifiers, the URL and the timeout. The token is resolved by
  * ctl_args_load_token() because it may need a file read.
  *
  * Global options may appear anywhere on the line (`goldlinectl timeline X --table` works);

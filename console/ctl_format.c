@@ -11,6 +11,7 @@
 #include "timeutil.h"
 
 #include <locale.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -395,6 +396,82 @@ static int print_events(FILE *out, const json_t *list)
     return 0;
 }
 
+/* The result of event.add: the incident's id and state, then the new entry as a timeline row. */
+static int print_event_added(FILE *out, const json_t *result)
+{
+    const json_t *inc = json_object_get(result, "incident"),
+                 *entry = json_object_get(result, "entry");
+    if (!json_is_object(inc) || !str(inc, "id") || !json_is_object(entry))
+        return GL_EPROTO;
+    char *id = cell_text(str(inc, "id"), 0),
+         *state = cell_text(str(inc, "state") ? str(inc, "state") : "-", 0);
+    fprintf(out, "incident %s (%s)\n\n", id, state);
+    free(id);
+    free(state);
+    json_t *one = json_pack("[O]", entry);
+    int rc = print_events(out, one);
+    json_decref(one);
+    return rc;
+}
+
+int ctl_format_duration(double secs, char *buf, size_t len)
+{
+    if (!isfinite(secs) || fabs(secs) > 1e9) {
+        snprintf(buf, len, "?");
+        return -1;
+    }
+    long long s = (long long)(secs < 0 ? -secs : secs);
+    const char *sign = secs < 0 && s > 0 ? "-" : "";
+    if (s >= 3600)
+        return snprintf(buf, len, "%s%lld:%02lld:%02lld", sign, s / 3600, s / 60 % 60, s % 60);
+    return snprintf(buf, len, "%s%02lld:%02lld", sign, s / 60, s % 60);
+}
+
+/*
+ * The clocks result: one row per metric. Elapsed time is rounded down and remaining time up,
+ * as a stopwatch and a countdown show them, so ELAPSED + REMAINING = TARGET on every row.
+ */
+static int print_clocks(FILE *out, const json_t *result)
+{
+    const json_t *list = json_object_get(result, "clocks");
+    if (!json_is_array(list))
+        return GL_EPROTO;
+    if (json_array_size(list) == 0) {
+        fputs("no golden-time metric applies to this incident\n", out);
+        return 0;
+    }
+    if (str(result, "incident")) {
+        char *id = cell_text(str(result, "incident"), 0);
+        fprintf(out, "incident %s\n\n", id);
+        free(id);
+    }
+    struct table t;
+    table_init(&t, 7);
+    t.right[4] = t.right[5] = t.right[6] = 1;
+    table_add(
+        &t, (const char *[]){"METRIC", "STATE", "START", "END", "ELAPSED", "TARGET", "REMAINING"});
+    size_t i;
+    const json_t *c;
+    json_array_foreach (list, i, c) {
+        char start[64], end[64], elapsed[32] = "", target[32] = "", remaining[32] = "";
+        const json_t *e = json_object_get(c, "elapsed_s"), *g = json_object_get(c, "target_s"),
+                     *r = json_object_get(c, "remaining_s");
+        if (json_is_number(e))
+            ctl_format_duration(floor(json_number_value(e)), elapsed, sizeof elapsed);
+        if (json_is_number(g))
+            ctl_format_duration(json_number_value(g), target, sizeof target);
+        if (json_is_number(r))
+            ctl_format_duration(ceil(json_number_value(r)), remaining, sizeof remaining);
+        table_add(&t, (const char *[]){str(c, "metric"), str(c, "state"),
+                                       local_time(c, "start", start, sizeof start),
+                                       local_time(c, "end", end, sizeof end), elapsed, target,
+                                       remaining});
+    }
+    table_print(&t, out);
+    table_free(&t);
+    return 0;
+}
+
 /* Flattens nested objects into "a.b  value" lines (stats has no fixed shape). */
 static void flatten(struct table *t, const char *prefix, const json_t *obj)
 {
@@ -463,6 +540,10 @@ int ctl_format_table(FILE *out, const char *op, const json_t *result, const char
         rc = print_incidents(out, json_object_get(result, "incidents"));
     } else if (strcmp(op, "fleet") == 0) {
         rc = print_fleet(out, json_object_get(result, "vehicles"));
+    } else if (strcmp(op, "event.add") == 0) {
+        rc = print_event_added(out, result);
+    } else if (strcmp(op, "clocks") == 0) {
+        rc = print_clocks(out, result);
     } else {
         rc = print_stats(out, result);
     }

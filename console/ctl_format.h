@@ -33,6 +33,13 @@ int ctl_format_json(FILE *out, const json_t *result, int compact);
 int ctl_format_table(FILE *out, const char *op, const json_t *result, const char *tz);
 
 /*
+ * Writes a duration of secs seconds (truncated to whole seconds) as "mm:ss", or "h:mm:ss" from
+ * one hour on, with a leading '-' when negative: 65 -> "01:05", 3725 -> "1:02:05". Returns the
+ * snprintf length, or -1 (and "?") for a value that is not finite or beyond 1e9 seconds.
+ */
+int ctl_format_duration(double secs, char *buf, size_t len);
+
+/*
  * Prints an error reply's {"code","message"} object as one line,
  * "goldlinectl: [context: ]CODE: message", with control characters replaced. `context` may be
  * NULL. Tolerates a missing or malformed object (code EUNKNOWN).

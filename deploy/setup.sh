@@ -30,6 +30,10 @@ PACKAGES=(
     procps                     # ps/pgrep/pkill used by tests
     curl                       # health checks of the dispatcher in scripts and tests
     python3                    # deploy/osm_demo_fleet.py reads the OSM extract for the demo
+    osmium-tool                # deploy/import-osm.sh: clip and convert OSM extracts
+    osm2pgrouting              # deploy/import-osm.sh: OSM roads into pgRouting tables
+    clang                      # builds the libFuzzer target of the JT/T 808 codec (tests/fuzz)
+    libclang-rt-14-dev         # libFuzzer itself
     util-linux                 # runuser, flock: deploy/pg.sh
 )
 

@@ -15,6 +15,18 @@ cmake --build "$build" -j"$(nproc)"
 echo "== unit tests (ASan+UBSan)"
 (cd "$build" && ctest --output-on-failure -j"$(nproc)")
 
+echo "== fuzzing the JT/T 808 codec for 30 s (libFuzzer)"
+fuzz="$root/build-fuzz"
+CC=clang cmake -S "$root" -B "$fuzz" -DGL_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build "$fuzz" --target fuzz_jt808 -j"$(nproc)" >/dev/null
+mkdir -p "$fuzz/corpus-jt808"
+"$fuzz/vehicle/fuzz_jt808" -max_total_time=30 -max_len=4096 -rss_limit_mb=1024 \
+    "$fuzz/corpus-jt808" 2>"$fuzz/fuzz_jt808.log" || { tail -n 40 "$fuzz/fuzz_jt808.log"; exit 1; }
+grep -E '^Done [0-9]+ runs' "$fuzz/fuzz_jt808.log" || true
+
+echo "== OSM import into pgRouting (deploy/import-osm.sh)"
+"$root/tests/integration/import_osm.sh"
+
 if [ -x "$root/tests/integration/run.sh" ]; then
     echo "== integration tests (PostGIS, dispatcher, fleet, goldlinectl)"
     "$root/tests/integration/run.sh" "$build"

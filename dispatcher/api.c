@@ -5,6 +5,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "text.h"
 #include "timeutil.h"
 
 #include <stdio.h>
@@ -86,8 +87,10 @@ json_t *api_candidate_json(const candidate_t *c)
 
 json_t *api_error(json_t *id, int code, const char *message)
 {
+    char safe[256]; /* a message cut mid-character would make the whole reply unencodable */
+    gl_utf8_copy(safe, sizeof safe, message);
     return json_pack("{s:O,s:b,s:{s:s,s:s}}", "id", id ? id : json_null(), "ok", 0, "error",
-                     "code", gl_err_name(code), "message", message);
+                     "code", gl_err_name(code), "message", safe);
 }
 
 static json_t *ok(json_t *id, json_t *result)
@@ -146,6 +149,8 @@ static json_t *op_call_new(api_t *a, json_t *req, json_t *id, int64_t now)
         return api_error(id, GL_EINVAL, "\"ringing\" must be an ISO 8601 date-time");
     in.lat = json_number_value(lat);
     in.lon = json_number_value(lon);
+    if (prio && (json_integer_value(prio) < 1 || json_integer_value(prio) > 4))
+        return api_error(id, GL_EINVAL, "\"priority\" must be an integer 1-4");
     in.priority = prio ? (int)json_integer_value(prio) : 2;
     in.caller = json_string_value(json_object_get(req, "caller"));
     in.address = json_string_value(json_object_get(req, "address"));
@@ -165,8 +170,9 @@ static json_t *op_stats(api_t *a, json_t *id)
     json_t *fixes = json_object();
     for (int i = 0; i < GPS_VERDICT_COUNT; i++)
         json_object_set_new(fixes, gps_verdict_name(i), json_integer((json_int_t)ds->fixes[i]));
-    json_t *uplink = json_pack("{s:I,s:I}", "accepted", (json_int_t)ds->uplink_accepted,
-                               "status_refused", (json_int_t)ds->status_refused);
+    json_t *uplink = json_pack("{s:I,s:I,s:I}", "accepted", (json_int_t)ds->uplink_accepted,
+                               "status_refused", (json_int_t)ds->status_refused, "deferred",
+                               (json_int_t)ds->uplink_deferred);
     if (a->bus) {
         bus_stats_t bs;
         bus_get_stats(a->bus, &bs);
@@ -189,6 +195,9 @@ static json_t *op_stats(api_t *a, json_t *id)
                        (json_int_t)s.positions_pending, "positions_written",
                        (json_int_t)s.positions_written, "positions_dropped",
                        (json_int_t)s.positions_dropped);
+        json_object_set_new(db, "positions_deferred", json_integer((json_int_t)s.positions_deferred));
+        json_object_set_new(db, "records_dead_lettered",
+                            json_integer((json_int_t)s.records_dead_lettered));
     }
     json_object_set_new(db, "journal_errors", json_integer((json_int_t)ds->journal_errors));
     return ok(id, json_pack("{s:o,s:o,s:o,s:I,s:I}", "uplink", uplink, "fixes", fixes,
@@ -243,6 +252,20 @@ static json_t *op_event_add(api_t *a, json_t *req, json_t *id, const char *actor
         return api_error(id, rc, err);
     return ok(id, json_pack("{s:o,s:o}", "incident", api_incident_json(inc), "entry",
                             api_event_json(&inc->events[inc->nevents - 1])));
+}
+
+/* A client-supplied word as it may appear in a log line: short and of harmless characters
+ * only, so nobody can forge lines (newlines) or flood the log. */
+static const char *loggable(const char *s)
+{
+    size_t n = strlen(s);
+    if (n > 32)
+        return "(too long)";
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '-' || s[i] == '_'))
+            return "(unprintable)";
+    return s;
 }
 
 json_t *api_handle(api_t *a, json_t *req, const char *actor, int *subscribe)
@@ -320,11 +343,14 @@ json_t *api_handle(api_t *a, json_t *req, const char *actor, int *subscribe)
     } else {
         reply = api_error(id, GL_EINVAL, "unknown op");
     }
+    if (!reply) /* out of memory while building it: the client still gets an answer */
+        reply = json_pack("{s:O,s:b,s:{s:s,s:s}}", "id", id, "ok", 0, "error", "code", "ENOMEM",
+                          "message", "the reply could not be built");
     if (strcmp(op, "stats") && strcmp(op, "fleet"))
-        LOG_INFO("audit", "%s %s%s%s -> %s", actor, op,
-                 json_string_value(json_object_get(req, "incident")) ? " inc=" : "",
-                 json_string_value(json_object_get(req, "incident"))
-                     ? json_string_value(json_object_get(req, "incident"))
+        LOG_INFO("audit", "%s %s%s%s -> %s", actor, loggable(op),
+                 json_is_string(json_object_get(req, "incident")) ? " inc=" : "",
+                 json_is_string(json_object_get(req, "incident"))
+                     ? loggable(json_string_value(json_object_get(req, "incident")))
                      : "",
                  json_is_true(json_object_get(reply, "ok")) ? "ok" : "refused");
     return reply;

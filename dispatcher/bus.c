@@ -49,6 +49,12 @@ static void reject(bus_t *b, bus_reject_t why, const char *vehicle, uint64_t seq
                  "the last line)", bus_reject_name(why), vehicle ? vehicle : "?", seq, suppressed);
 }
 
+/* An optional measurement, NaN when absent or not a finite number. */
+static float optional_float(protobuf_c_boolean has, float v)
+{
+    return has && isfinite(v) ? v : NAN;
+}
+
 void bus_handle_uplink(bus_t *b, const void *buf, size_t len, int64_t now_ms)
 {
     b->stats.received++;
@@ -62,7 +68,15 @@ void bus_handle_uplink(bus_t *b, const void *buf, size_t len, int64_t now_ms)
         reject(b, BUS_REJECT_NO_BODY, up->vehicle_id, up->seq, now_ms);
         goto done;
     }
-    int rc = dispatch_uplink_begin(b->d, up->vehicle_id, up->seq, &v);
+    if (up->seq == 0 || up->seq > (uint64_t)INT64_MAX) {
+        /* PostgreSQL keeps seqs in bigint; no unit counts that far. */
+        reject(b, BUS_REJECT_MALFORMED, up->vehicle_id, up->seq, now_ms);
+        goto done;
+    }
+    int rc = dispatch_uplink_begin(b->d, up->vehicle_id, up->seq,
+                                   up->body_case == GOLDLINE__UPLINK__BODY_GPS, &v);
+    if (rc == GL_EAGAIN)
+        goto done; /* deferred: the unit sends it again, in order */
     if (rc == GL_ENOENT) {
         reject(b, BUS_REJECT_UNKNOWN_VEHICLE, up->vehicle_id, up->seq, now_ms);
         goto done;
@@ -78,16 +92,17 @@ void bus_handle_uplink(bus_t *b, const void *buf, size_t len, int64_t now_ms)
     case GOLDLINE__UPLINK__BODY_GPS: {
         const Goldline__GpsFix *f = up->gps;
         dispatch_uplink_fix(b->d, v, up->seq, f->lat, f->lon, f->fix_time_ms,
-                            f->has_speed_mps ? f->speed_mps : NAN,
-                            f->has_heading_deg ? f->heading_deg : NAN, f->has_hdop ? f->hdop : NAN,
-                            now_ms);
+                            optional_float(f->has_speed_mps, f->speed_mps),
+                            optional_float(f->has_heading_deg, f->heading_deg),
+                            optional_float(f->has_hdop, f->hdop), now_ms);
         break;
     }
     case GOLDLINE__UPLINK__BODY_STATUS: {
         const Goldline__StatusChange *s = up->status;
         vehicle_status_t st = (vehicle_status_t)s->status;
         if (st < VEHICLE_STATUS_AVAILABLE || st > VEHICLE_STATUS_OUT_OF_SERVICE) {
-            v->uplink_seq = up->seq; /* processed: refused */
+            if (up->seq > v->uplink_seq)
+                v->uplink_seq = up->seq; /* processed: refused */
             reject(b, BUS_REJECT_MALFORMED, up->vehicle_id, up->seq, now_ms);
             break;
         }
@@ -98,7 +113,8 @@ void bus_handle_uplink(bus_t *b, const void *buf, size_t len, int64_t now_ms)
         dispatch_uplink_ack(b->d, v, up->seq, up->ack->up_to_seq);
         break;
     default:
-        v->uplink_seq = up->seq;
+        if (up->seq > v->uplink_seq)
+            v->uplink_seq = up->seq;
         reject(b, BUS_REJECT_NO_BODY, up->vehicle_id, up->seq, now_ms);
         break;
     }

@@ -37,7 +37,9 @@ typedef struct db_writer_stats {
     uint64_t applied_lsn;
     unsigned long long positions_pending; /* fixes waiting for the next batch */
     unsigned long long positions_written;
-    unsigned long long positions_dropped; /* buffer full during a long outage */
+    unsigned long long positions_deferred; /* buffer full during a long outage: sent again */
+    unsigned long long positions_dropped;  /* refused by the database for their data */
+    unsigned long long records_dead_lettered; /* journal records PostGIS refused for their data */
     unsigned long long batches_failed;
 } db_writer_stats_t;
 
@@ -50,16 +52,18 @@ typedef struct db_writer_stats {
 int db_writer_new(uv_loop_t *loop, const char *conninfo, dispatch_t *d, journal_t *j,
                   uint64_t applied_lsn, uint64_t truncate_bytes, db_writer_t **out);
 
-/* Sets the journal to truncate once it is fully confirmed (borrowed; may stay NULL). */
-void db_writer_set_journal(db_writer_t *w, journal_t *j);
+/* Sets the journal to truncate once it is fully confirmed (borrowed; may stay NULL) and the
+ * file that records PostGIS refuses for their data go to (copied; NULL: none). */
+void db_writer_set_journal(db_writer_t *w, journal_t *j, const char *dead_letter_path);
 
 /* Queues a journal record (copied) for PostGIS. */
 int db_writer_add_record(db_writer_t *w, uint64_t lsn, const char *payload, size_t len);
 
-/* Queues a position fix for the next batch. */
-void db_writer_add_position(db_writer_t *w, const vehicle_t *v, uint64_t seq, double lat,
-                            double lon, int64_t fix_ms, int64_t rx_ms, float speed, float heading,
-                            float hdop, int late);
+/* Queues a position fix for the next batch. Returns 0, or GL_ENOSPC when the buffer is full
+ * (a long outage): the caller defers the fix. */
+int db_writer_add_position(db_writer_t *w, const vehicle_t *v, uint64_t seq, double lat,
+                           double lon, int64_t fix_ms, int64_t rx_ms, float speed, float heading,
+                           float hdop, int late);
 
 void db_writer_get_stats(const db_writer_t *w, db_writer_stats_t *out);
 

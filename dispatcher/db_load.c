@@ -6,6 +6,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "text.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -218,7 +219,7 @@ static int load_vehicles(PGconn *c, dispatch_t *d)
             continue;
         }
         snprintf(t.id, sizeof t.id, "%s", val(r, i, 0));
-        snprintf(t.call_sign, sizeof t.call_sign, "%s", val(r, i, 1));
+        gl_utf8_copy(t.call_sign, sizeof t.call_sign, val(r, i, 1));
         snprintf(t.station, sizeof t.station, "%s", val(r, i, 2));
         snprintf(t.kind, sizeof t.kind, "%s", val(r, i, 3));
         parse_caps(val(r, i, 4), &t);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_RECORDS_IN_FLIGHT 16
 #define RECORD_RETRY_MS 5000       /* after an SQL error (not a lost connection) */
@@ -50,7 +51,8 @@ static const char SQL_EVENT[] =
 static const char SQL_VEHICLE[] =
     "UPDATE vehicles SET status = j->>'status', status_at = " TS("status_at") ", "
     "incident_id = nullif(j->>'incident', ''), "
-    "last_uplink_seq = greatest(last_uplink_seq, (j->>'uplink_seq')::bigint), "
+    /* last_uplink_seq is not touched here: it says what is durable of the position history
+     * (SQL_LIVE), which a status change says nothing about. */
     "last_downlink_seq = greatest(last_downlink_seq, (j->>'downlink_seq')::bigint), "
     "pending_downlink = j->'pending'" FROM_J " WHERE id = j->>'id'";
 
@@ -88,6 +90,7 @@ struct record {
 
 struct pos_row {
     char id[FLEET_ID_LEN];
+    uint32_t slot;              /* the vehicle's fleet slot */
     uint64_t seq;
     int64_t fix_ms, rx_ms;
     double lat, lon;
@@ -118,6 +121,10 @@ struct db_writer {
     int batch_in_flight;
     unsigned ticks;
     db_writer_stats_t stats;
+    uint64_t *min_left;         /* per fleet slot: lowest seq still buffered, for the acks */
+    size_t min_left_cap;
+    int head_tries;             /* attempts at the head record that the database refused */
+    char *dead_letter_path;     /* where refused records go (NULL: none) */
     int closing;
     void (*on_closed)(void *);
     void *closed_ctx;
@@ -138,6 +145,39 @@ static void free_record(struct record *r)
 
 static void send_records(db_writer_t *w);
 
+/* SQLSTATE classes 22 (data exception) and 23 (integrity): the record itself is refused, and
+ * sending it again will not change that. */
+static int data_error(const char *sqlstate)
+{
+    return !strncmp(sqlstate, "22", 2) || !strncmp(sqlstate, "23", 2);
+}
+
+/*
+ * A record the database refuses for its data, again and again, must not stop every later
+ * record from reaching PostGIS: it is appended to the dead-letter file for a person to look
+ * at, and only its journal position is written, so the copy goes on.
+ */
+static void dead_letter(db_writer_t *w, struct record *r, const char *sqlstate,
+                        const char *errmsg)
+{
+    FILE *f = w->dead_letter_path ? fopen(w->dead_letter_path, "a") : NULL;
+    if (f) {
+        fprintf(f, "%" PRIu64 " %s %s\n", r->lsn, sqlstate, r->nstmts > 1 ? r->params[1] : "");
+        for (int i = 2; i < r->nstmts; i++)
+            fprintf(f, "%" PRIu64 " + %s\n", r->lsn, r->params[i]);
+        fflush(f);
+        fsync(fileno(f));
+        fclose(f);
+    }
+    LOG_ERR("db", "lsn=%" PRIu64 " refused %d times (%s %s): moved to %s; the copy goes on",
+            r->lsn, w->head_tries, sqlstate, errmsg,
+            w->dead_letter_path ? w->dead_letter_path : "(no dead-letter file)");
+    for (int i = 1; i < r->nstmts; i++)
+        free(r->params[i]);
+    r->nstmts = 1; /* only gl_journal_advance */
+    w->stats.records_dead_lettered++;
+}
+
 static void on_record_done(void *ctx, int err, const pguv_res_t *res, const char *sqlstate,
                            const char *errmsg)
 {
@@ -146,10 +186,14 @@ static void on_record_done(void *ctx, int err, const pguv_res_t *res, const char
     struct record *r = w->head;
     /* 23505 from gl_journal_advance: PostGIS already has it (our commit's reply was lost). */
     int ok = err == 0 || (!strcmp(sqlstate, "23505") && strstr(errmsg, "already applied"));
+    if (!ok && !w->failed && r && pguv_state(w->pg) == PGUV_READY && data_error(sqlstate) &&
+        ++w->head_tries >= 3 && r->nstmts > 1)
+        dead_letter(w, r, sqlstate, errmsg);
     if (ok && !w->failed && r) {
         w->head = r->next;
         if (!w->head)
             w->tail = NULL;
+        w->head_tries = 0;
         w->stats.applied_lsn = r->lsn;
         w->stats.records_pending--;
         free_record(r);
@@ -180,7 +224,10 @@ static void send_records(db_writer_t *w)
     if (pguv_state(w->pg) != PGUV_READY || w->failed ||
         (int64_t)uv_now(w->loop) < w->retry_at_ms)
         return;
-    while (w->next_to_send && w->in_flight < MAX_RECORDS_IN_FLIGHT) {
+    /* While PostGIS holds no record yet, gl_journal_advance accepts any first lsn: one record
+     * at a time then, so a later one can never be applied before an earlier one. */
+    int limit = w->stats.applied_lsn == 0 ? 1 : MAX_RECORDS_IN_FLIGHT;
+    while (w->next_to_send && w->in_flight < limit) {
         struct record *r = w->next_to_send;
         if (pguv_exec(w->pg, r->stmts, r->nstmts, on_record_done, w) != 0)
             return; /* the connection just went: resent when it is back */
@@ -258,34 +305,29 @@ int db_writer_add_record(db_writer_t *w, uint64_t lsn, const char *payload, size
 
 /* ---- position batches --------------------------------------------------------------------- */
 
-void db_writer_add_position(db_writer_t *w, const vehicle_t *v, uint64_t seq, double lat,
-                            double lon, int64_t fix_ms, int64_t rx_ms, float speed, float heading,
-                            float hdop, int late)
+int db_writer_add_position(db_writer_t *w, const vehicle_t *v, uint64_t seq, double lat,
+                           double lon, int64_t fix_ms, int64_t rx_ms, float speed, float heading,
+                           float hdop, int late)
 {
     if (w->nrows == w->cap_rows) {
         if (w->cap_rows >= POSITIONS_MAX) {
-            /* A long outage: the oldest rows that are not in the batch in flight go. The units
-             * still hold them (never acknowledged) and send them again. */
-            size_t keep_from = w->batch_rows + 1;
-            if (keep_from >= w->nrows)
-                return;
-            memmove(&w->rows[w->batch_rows], &w->rows[keep_from],
-                    (w->nrows - keep_from) * sizeof *w->rows);
-            w->nrows--;
-            w->stats.positions_dropped++;
-        } else {
-            size_t cap = w->cap_rows ? w->cap_rows * 2 : 1024;
-            struct pos_row *nr = realloc(w->rows, cap * sizeof *nr);
-            if (!nr) {
-                w->stats.positions_dropped++;
-                return;
-            }
-            w->rows = nr;
-            w->cap_rows = cap;
+            /* A long outage: no room. The fix is deferred, not dropped: the unit still holds
+             * it (never acknowledged) and sends it again. */
+            w->stats.positions_deferred++;
+            return GL_ENOSPC;
         }
+        size_t cap = w->cap_rows ? w->cap_rows * 2 : 1024;
+        struct pos_row *nr = realloc(w->rows, cap * sizeof *nr);
+        if (!nr) {
+            w->stats.positions_deferred++;
+            return GL_ENOMEM;
+        }
+        w->rows = nr;
+        w->cap_rows = cap;
     }
     struct pos_row *p = &w->rows[w->nrows++];
     snprintf(p->id, sizeof p->id, "%s", v->id);
+    p->slot = v->slot;
     p->seq = seq;
     p->fix_ms = fix_ms;
     p->rx_ms = rx_ms;
@@ -295,6 +337,7 @@ void db_writer_add_position(db_writer_t *w, const vehicle_t *v, uint64_t seq, do
     p->heading = heading;
     p->hdop = hdop;
     p->late = late;
+    return 0;
 }
 
 /* A growing text buffer for array literals. */
@@ -331,6 +374,15 @@ static void sb_printf(sbuf_t *b, const char *fmt, ...)
     }
 }
 
+/* A quoted array element: '"' and '\\' escaped, as PostgreSQL's array input wants. */
+static void sb_quoted(sbuf_t *b, const char *s)
+{
+    sb_printf(b, "\"");
+    for (; *s; s++)
+        sb_printf(b, "%s%c", *s == '"' || *s == '\\' ? "\\" : "", *s);
+    sb_printf(b, "\"");
+}
+
 /* Array element separators: "{" before the first, "," between, "}" closes. */
 static void sb_sep(sbuf_t *b, size_t i)
 {
@@ -344,7 +396,7 @@ static void sb_close(sbuf_t *b, size_t n)
 
 static void sb_float(sbuf_t *b, float f)
 {
-    if (isnan(f))
+    if (!isfinite(f))
         sb_printf(b, "NULL");
     else
         sb_printf(b, "%.9g", (double)f);
@@ -358,21 +410,48 @@ static void on_batch_done(void *ctx, int err, const pguv_res_t *res, const char 
     if (err) {
         w->stats.batches_failed++;
         unsigned long suppressed = 0;
+        int refused = pguv_state(w->pg) == PGUV_READY && data_error(sqlstate);
         if (pguv_state(w->pg) == PGUV_READY &&
             gl_log_burst_allow(&w->err_burst, (long long)uv_now(w->loop), 60000, &suppressed))
-            LOG_ERR("db", "position batch refused: %s %s", sqlstate, errmsg);
-        w->batch_rows = 0;
-        return;
+            LOG_ERR("db", "position batch refused: %s %s%s", sqlstate, errmsg,
+                    refused ? " (its rows are dropped: they would be refused again)" : "");
+        if (!refused) {
+            w->batch_rows = 0;
+            return;
+        }
+        /* The uplink checks make this unreachable as far as we know; should it happen, the
+         * rows go so that every other unit's history and acknowledgements go on. */
+        w->stats.positions_dropped += w->batch_rows;
+    } else {
+        w->stats.positions_written += w->batch_rows;
     }
     memmove(w->rows, w->rows + w->batch_rows, (w->nrows - w->batch_rows) * sizeof *w->rows);
     w->nrows -= w->batch_rows;
-    w->stats.positions_written += w->batch_rows;
     w->batch_rows = 0;
-    if (w->closing)
+    if (w->closing || err)
         return;
+    /* A unit is told its uplink is durable up to the snapshot, but never past a fix of its
+     * that is still waiting in the buffer (a batch takes at most BATCH_MAX_ROWS). */
     fleet_t *f = dispatch_fleet(w->d);
-    for (size_t i = 0; i < w->nsnaps; i++)
-        dispatch_uplink_durable(w->d, fleet_at(f, w->snaps[i].slot), w->snaps[i].seq);
+    size_t nf = fleet_count(f);
+    if (nf > w->min_left_cap) {
+        uint64_t *m = realloc(w->min_left, nf * sizeof *m);
+        if (!m)
+            return; /* no acknowledgement this time: the next batch gives it */
+        w->min_left = m;
+        w->min_left_cap = nf;
+    }
+    for (size_t i = 0; i < nf; i++)
+        w->min_left[i] = UINT64_MAX;
+    for (size_t i = 0; i < w->nrows; i++)
+        if (w->rows[i].slot < nf && w->rows[i].seq < w->min_left[w->rows[i].slot])
+            w->min_left[w->rows[i].slot] = w->rows[i].seq;
+    for (size_t i = 0; i < w->nsnaps; i++) {
+        uint64_t seq = w->snaps[i].seq, left = w->min_left[w->snaps[i].slot];
+        if (left != UINT64_MAX && left - 1 < seq)
+            seq = left - 1;
+        dispatch_uplink_durable(w->d, fleet_at(f, w->snaps[i].slot), seq);
+    }
 }
 
 void db_writer_flush(db_writer_t *w)
@@ -400,7 +479,7 @@ void db_writer_flush(db_writer_t *w)
         const struct pos_row *p = &w->rows[i];
         for (int k = 0; k < 10; k++)
             sb_sep(&a[k], i);
-        sb_printf(&a[0], "\"%s\"", p->id); /* ids were checked against the fleet: no quotes */
+        sb_quoted(&a[0], p->id);
         sb_printf(&a[1], "%" PRIu64, p->seq);
         sb_printf(&a[2], "%" PRId64, p->fix_ms);
         sb_printf(&a[3], "%" PRId64, p->rx_ms);
@@ -419,7 +498,7 @@ void db_writer_flush(db_writer_t *w)
         const vehicle_t *v = fleet_at(f, w->snaps[i].slot);
         for (int k = 0; k < 7; k++)
             sb_sep(&u[k], i);
-        sb_printf(&u[0], "\"%s\"", v->id);
+        sb_quoted(&u[0], v->id);
         sb_printf(&u[1], "%" PRIu64, w->snaps[i].seq);
         if (v->has_fix) {
             sb_printf(&u[2], "%.7f", v->lat);
@@ -515,9 +594,11 @@ int db_writer_new(uv_loop_t *loop, const char *conninfo, dispatch_t *d, journal_
     return 0;
 }
 
-void db_writer_set_journal(db_writer_t *w, journal_t *j)
+void db_writer_set_journal(db_writer_t *w, journal_t *j, const char *dead_letter_path)
 {
     w->journal = j;
+    free(w->dead_letter_path);
+    w->dead_letter_path = dead_letter_path ? strdup(dead_letter_path) : NULL;
 }
 
 void db_writer_get_stats(const db_writer_t *w, db_writer_stats_t *out)
@@ -539,6 +620,8 @@ static void maybe_finish_close(db_writer_t *w)
     void *ctx = w->closed_ctx;
     free(w->rows);
     free(w->snaps);
+    free(w->min_left);
+    free(w->dead_letter_path);
     free(w);
     if (cb)
         cb(ctx);

@@ -7,6 +7,7 @@
 #include "err.h"
 #include "log.h"
 #include "geo.h"
+#include "text.h"
 #include "timeutil.h"
 
 #include <inttypes.h>
@@ -115,9 +116,25 @@ void dispatch_note_incident_number(dispatch_t *d, int day, int seq)
 
 /* ---- journal records: building ------------------------------------------------------------ */
 
+/* Sets a string member. Invalid UTF-8 (which jansson refuses) cannot reach here from the API,
+ * but a field cut elsewhere could carry it: it is stored cut at the first bad byte rather than
+ * dropped, so a record never loses a member. */
 static void set_str(json_t *o, const char *key, const char *s)
 {
-    json_object_set_new(o, key, s ? json_string(s) : json_null());
+    json_t *v = s ? json_string(s) : json_null();
+    if (!v) {
+        char buf[512];
+        gl_utf8_copy(buf, sizeof buf, s);
+        v = json_string(buf);
+    }
+    json_object_set_new(o, key, v ? v : json_null());
+}
+
+/* Appends an operation to a record; a NULL (out of memory) poisons the record with a null
+ * entry, which commit() refuses, instead of silently leaving the operation out. */
+static void ops_add(json_t *ops, json_t *op)
+{
+    json_array_append_new(ops, op ? op : json_null());
 }
 
 static json_t *incident_op(const incident_t *inc)
@@ -172,7 +189,7 @@ static json_t *vehicle_op(const vehicle_t *v)
     json_t *pend = json_array();
     for (int i = 0; i < v->npending; i++) {
         const downlink_msg_t *m = &v->pending[i];
-        json_array_append_new(pend, json_pack("{s:I,s:s,s:s,s:s,s:I}", "seq", (json_int_t)m->seq,
+        ops_add(pend, json_pack("{s:I,s:s,s:s,s:s,s:I}", "seq", (json_int_t)m->seq,
                                               "kind",
                                               m->kind == DOWNLINK_ASSIGNMENT ? "assignment"
                                                                              : "cancel",
@@ -185,8 +202,26 @@ static json_t *vehicle_op(const vehicle_t *v)
 
 /* Journals `ops` (stolen), then applies it to memory. Returns 0 or GL_EIO/GL_ENOMEM; on failure
  * memory is unchanged. */
+/* 1 if every operation of a record (and every pending downlink of a vehicle op) was built. */
+static int record_complete(json_t *ops)
+{
+    size_t i, k;
+    json_t *op, *m;
+    json_array_foreach(ops, i, op)
+    {
+        if (!json_is_object(op))
+            return 0;
+        json_array_foreach(json_object_get(op, "pending"), k, m) if (!json_is_object(m)) return 0;
+    }
+    return 1;
+}
+
 static int commit(dispatch_t *d, json_t *ops)
 {
+    if (!ops || !record_complete(ops)) {
+        json_decref(ops);
+        return GL_ENOMEM;
+    }
     json_t *rec = json_pack("{s:o}", "ops", ops);
     char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
     json_decref(rec);
@@ -249,15 +284,13 @@ static int apply_incident(dispatch_t *d, json_t *o)
     inc->complaint = c;
     inc->priority = (int)get_int(o, "priority");
     inc->onset_ms = get_int(o, "onset");
-    snprintf(inc->caller, sizeof inc->caller, "%s", get_str(o, "caller") ? get_str(o, "caller")
-                                                                          : "");
+    gl_utf8_copy(inc->caller, sizeof inc->caller, get_str(o, "caller"));
     free(inc->address);
     free(inc->notes);
     inc->address = dup_or_null(get_str(o, "address"));
     inc->notes = dup_or_null(get_str(o, "notes"));
     inc->state = st;
-    snprintf(inc->vehicle, sizeof inc->vehicle, "%s",
-             get_str(o, "vehicle") ? get_str(o, "vehicle") : "");
+    gl_utf8_copy(inc->vehicle, sizeof inc->vehicle, get_str(o, "vehicle"));
     inc->updated_ms = get_int(o, "updated");
     inc->auto_assign_at_ms = get_int(o, "auto_assign_at");
     dispatch_note_incident_number(d, inc->day, inc->day_seq);
@@ -292,12 +325,18 @@ static int apply_vehicle(dispatch_t *d, json_t *o)
     const char *id = get_str(o, "id"), *status = get_str(o, "status");
     vehicle_t *v = id ? fleet_find(d->fleet, id) : NULL;
     vehicle_status_t st;
-    if (!v || !status || vehicle_status_parse(status, &st))
+    if (!status || vehicle_status_parse(status, &st))
         return GL_EPROTO;
+    if (!v) {
+        /* A unit taken out of the fleet (vehicles.active = false) since the record was
+         * written: its incident records still apply, its own state has no one to go to. */
+        LOG_WARN("dispatch", "journal names vehicle %.32s, no longer in the fleet: skipped",
+                 id ? id : "?");
+        return 0;
+    }
     v->status = st;
     v->status_at_ms = get_int(o, "status_at");
-    snprintf(v->incident, sizeof v->incident, "%s",
-             get_str(o, "incident") ? get_str(o, "incident") : "");
+    gl_utf8_copy(v->incident, sizeof v->incident, get_str(o, "incident"));
     uint64_t up = (uint64_t)get_int(o, "uplink_seq"), down = (uint64_t)get_int(o, "downlink_seq");
     if (up > v->uplink_seq)
         v->uplink_seq = up;
@@ -316,10 +355,8 @@ static int apply_vehicle(dispatch_t *d, json_t *o)
         memset(p, 0, sizeof *p);
         p->seq = (uint64_t)get_int(m, "seq");
         p->kind = kind && !strcmp(kind, "cancel") ? DOWNLINK_CANCEL : DOWNLINK_ASSIGNMENT;
-        snprintf(p->incident, sizeof p->incident, "%s",
-                 get_str(m, "incident") ? get_str(m, "incident") : "");
-        snprintf(p->reason, sizeof p->reason, "%s",
-                 get_str(m, "reason") ? get_str(m, "reason") : "");
+        gl_utf8_copy(p->incident, sizeof p->incident, get_str(m, "incident"));
+        gl_utf8_copy(p->reason, sizeof p->reason, get_str(m, "reason"));
         p->at_ms = get_int(m, "at");
         if (p->seq > v->downlink_acked)
             v->npending++;
@@ -400,8 +437,8 @@ static void queue_downlink(vehicle_t *nv, downlink_kind_t kind, const char *inci
     m->seq = ++nv->downlink_seq;
     m->kind = kind;
     m->at_ms = now_ms;
-    snprintf(m->incident, sizeof m->incident, "%s", incident);
-    snprintf(m->reason, sizeof m->reason, "%s", reason ? reason : "");
+    gl_utf8_copy(m->incident, sizeof m->incident, incident);
+    gl_utf8_copy(m->reason, sizeof m->reason, reason); /* the whole reason is in the event */
 }
 
 /* ---- calls and assignments ---------------------------------------------------------------- */
@@ -434,7 +471,7 @@ int dispatch_call_new(dispatch_t *d, const call_input_t *in, int64_t now_ms, inc
     tmp.complaint = in->complaint;
     tmp.priority = in->priority;
     tmp.onset_ms = in->onset_ms;
-    snprintf(tmp.caller, sizeof tmp.caller, "%s", in->caller ? in->caller : "");
+    gl_utf8_copy(tmp.caller, sizeof tmp.caller, in->caller);
     tmp.address = (char *)in->address;
     tmp.notes = (char *)in->notes;
     tmp.state = INCIDENT_STATE_NEW;
@@ -445,12 +482,12 @@ int dispatch_call_new(dispatch_t *d, const call_input_t *in, int64_t now_ms, inc
         return GL_EINVAL;
     }
     json_t *ops = json_array();
-    json_array_append_new(ops, incident_op(&tmp));
+    ops_add(ops, incident_op(&tmp));
     int seq = 1;
     if (in->ringing_ms)
-        json_array_append_new(ops, event_op(&tmp, seq++, in->ringing_ms, "call_ringing",
+        ops_add(ops, event_op(&tmp, seq++, in->ringing_ms, "call_ringing",
                                             "operator", NULL, NULL));
-    json_array_append_new(ops, event_op(&tmp, seq, now_ms, "call_received", "operator", NULL,
+    ops_add(ops, event_op(&tmp, seq, now_ms, "call_received", "operator", NULL,
                                         json_pack("{s:s,s:i}", "complaint",
                                                   complaint_name(in->complaint), "priority",
                                                   in->priority)));
@@ -477,7 +514,7 @@ int dispatch_assign(dispatch_t *d, incident_t *inc, const char *vehicle_id, cons
 {
     vehicle_t *v = fleet_find(d->fleet, vehicle_id);
     if (!v) {
-        snprintf(err, errlen, "no vehicle %s", vehicle_id);
+        snprintf(err, errlen, "no such vehicle");
         return GL_ENOENT;
     }
     incident_state_t next;
@@ -499,7 +536,11 @@ int dispatch_assign(dispatch_t *d, incident_t *inc, const char *vehicle_id, cons
                  match_requirement(inc->complaint));
         return GL_ECAPABILITY;
     }
+    /* The unit assigned before is stood down only if it still serves this call: it may be out
+     * of service since, or already on another call. */
     vehicle_t *old = inc->vehicle[0] ? fleet_find(d->fleet, inc->vehicle) : NULL;
+    if (old && strcmp(old->incident, inc->id) != 0)
+        old = NULL;
     incident_t ni = *inc;
     vehicle_t nv = *v;
     ni.state = next;
@@ -512,14 +553,14 @@ int dispatch_assign(dispatch_t *d, incident_t *inc, const char *vehicle_id, cons
     queue_downlink(&nv, DOWNLINK_ASSIGNMENT, inc->id, NULL, now_ms);
 
     json_t *ops = json_array();
-    json_array_append_new(ops, incident_op(&ni));
+    ops_add(ops, incident_op(&ni));
     json_t *detail = json_pack("{s:s}", "status", vehicle_status_name(nv.status));
     if (old)
         json_object_set_new(detail, "replaces", json_string(old->id));
-    json_array_append_new(ops, event_op(inc, (int)inc->nevents + 1, now_ms,
+    ops_add(ops, event_op(inc, (int)inc->nevents + 1, now_ms,
                                         automatic ? "auto_assigned" : "assigned", source, v->id,
                                         detail));
-    json_array_append_new(ops, vehicle_op(&nv));
+    ops_add(ops, vehicle_op(&nv));
     vehicle_t ov;
     if (old) {
         ov = *old;
@@ -527,7 +568,7 @@ int dispatch_assign(dispatch_t *d, incident_t *inc, const char *vehicle_id, cons
         ov.status_at_ms = now_ms;
         ov.incident[0] = '\0';
         queue_downlink(&ov, DOWNLINK_CANCEL, inc->id, "reassigned", now_ms);
-        json_array_append_new(ops, vehicle_op(&ov));
+        ops_add(ops, vehicle_op(&ov));
     }
     size_t before = inc->nevents;
     int rc = commit(d, ops);
@@ -556,14 +597,22 @@ int dispatch_cancel(dispatch_t *d, incident_t *inc, const char *reason, const ch
                  incident_state_name(inc->state));
         return GL_ESTATE;
     }
+    if (inc->state == INCIDENT_STATE_ON_SCENE || inc->state == INCIDENT_STATE_TRANSPORTING ||
+        inc->state == INCIDENT_STATE_AT_HOSPITAL) {
+        /* Standing the unit down now would free an ambulance with a patient on board: the
+         * incident closes when the crew reports back. */
+        snprintf(err, errlen, "incident %s is %s: the crew is with the patient; it closes when "
+                 "the unit reports back", inc->id, incident_state_name(inc->state));
+        return GL_ESTATE;
+    }
     vehicle_t *v = inc->vehicle[0] ? fleet_find(d->fleet, inc->vehicle) : NULL;
     incident_t ni = *inc;
     ni.state = next;
     ni.updated_ms = now_ms;
     ni.auto_assign_at_ms = 0;
     json_t *ops = json_array();
-    json_array_append_new(ops, incident_op(&ni));
-    json_array_append_new(ops, event_op(inc, (int)inc->nevents + 1, now_ms, "cancelled", source,
+    ops_add(ops, incident_op(&ni));
+    ops_add(ops, event_op(inc, (int)inc->nevents + 1, now_ms, "cancelled", source,
                                         v ? v->id : NULL,
                                         reason ? json_pack("{s:s}", "reason", reason) : NULL));
     /* The unit is stood down only if it still serves this incident (not if it has moved on). */
@@ -574,7 +623,7 @@ int dispatch_cancel(dispatch_t *d, incident_t *inc, const char *reason, const ch
         nv.status_at_ms = now_ms;
         nv.incident[0] = '\0';
         queue_downlink(&nv, DOWNLINK_CANCEL, inc->id, reason ? reason : "cancelled", now_ms);
-        json_array_append_new(ops, vehicle_op(&nv));
+        ops_add(ops, vehicle_op(&nv));
     }
     size_t before = inc->nevents;
     int rc = commit(d, ops);
@@ -606,7 +655,7 @@ int dispatch_add_event(dispatch_t *d, incident_t *inc, const char *kind, int64_t
         return GL_EINVAL;
     }
     json_t *ops = json_array();
-    json_array_append_new(ops, event_op(inc, (int)inc->nevents + 1, at_ms, kind, source, NULL,
+    ops_add(ops, event_op(inc, (int)inc->nevents + 1, at_ms, kind, source, NULL,
                                         detail));
     size_t before = inc->nevents;
     int rc = commit(d, ops);
@@ -629,7 +678,7 @@ static void golden_alerts(dispatch_t *d, incident_t *inc, int64_t now_ms)
         if (!level)
             continue;
         json_t *ops = json_array();
-        json_array_append_new(
+        ops_add(
             ops, event_op(inc, (int)inc->nevents + 1, now_ms, "golden_alert", "dispatcher", NULL,
                           json_pack("{s:s,s:s,s:I,s:I}", "metric", m->name, "level",
                                     level == 2 ? "breach" : "warning", "elapsed_s",
@@ -646,28 +695,45 @@ static void golden_alerts(dispatch_t *d, incident_t *inc, int64_t now_ms)
 
 /* ---- the uplink --------------------------------------------------------------------------- */
 
-int dispatch_uplink_begin(dispatch_t *d, const char *vehicle_id, uint64_t seq, vehicle_t **out)
+int dispatch_uplink_begin(dispatch_t *d, const char *vehicle_id, uint64_t seq, int is_fix,
+                          vehicle_t **out)
 {
     vehicle_t *v = fleet_find(d->fleet, vehicle_id);
     if (!v) {
         d->stats.uplink_unknown_vehicle++;
         return GL_ENOENT;
     }
-    if (seq <= v->uplink_seq) {
+    *out = v;
+    /* Go-back-N after a deferral: nothing newer is taken until the deferred message comes
+     * again, so the cumulative acknowledgement can never pass over it. */
+    if (v->refuse_from) {
+        if (seq > v->refuse_from) {
+            d->stats.uplink_deferred++;
+            return GL_EAGAIN;
+        }
+        if (seq == v->refuse_from)
+            v->refuse_from = 0;
+    }
+    /* A fix not yet durable may come again after a crash that lost it from memory while a
+     * later status was journaled: history takes it (PostGIS stores a fix once). */
+    if (seq <= v->uplink_seq && !(is_fix && seq > v->durable_seq)) {
         d->stats.uplink_duplicate++;
-        *out = v;
         return GL_EDUP;
     }
     d->stats.uplink_accepted++;
-    *out = v;
     return 0;
+}
+
+static void mark_processed(vehicle_t *v, uint64_t seq)
+{
+    if (seq > v->uplink_seq)
+        v->uplink_seq = seq;
 }
 
 gps_verdict_t dispatch_uplink_fix(dispatch_t *d, vehicle_t *v, uint64_t seq, double lat,
                                   double lon, int64_t fix_ms, float speed, float heading,
                                   float hdop, int64_t now_ms)
 {
-    v->uplink_seq = seq;
     gps_verdict_t verdict = gps_check(&v->gps, lat, lon, fix_ms, now_ms);
     d->stats.fixes[verdict]++;
     switch (verdict) {
@@ -680,9 +746,14 @@ gps_verdict_t dispatch_uplink_fix(dispatch_t *d, vehicle_t *v, uint64_t seq, dou
         /* good and late fixes both belong in the history */
         __attribute__((fallthrough));
     case GPS_LATE:
-        if (d->hooks.position)
-            d->hooks.position(d->ctx, v, seq, lat, lon, fix_ms, now_ms, speed, heading, hdop,
-                              verdict == GPS_LATE);
+        if (d->hooks.position && d->hooks.position(d->ctx, v, seq, lat, lon, fix_ms, now_ms,
+                                                   speed, heading, hdop, verdict == GPS_LATE)) {
+            /* No room for the history (a long database outage): not processed. The unit sends
+             * it again, and nothing newer is taken from it before (dispatch_uplink_begin). */
+            v->refuse_from = seq;
+            d->stats.uplink_deferred++;
+            return verdict;
+        }
         break;
     default: {
         unsigned long suppressed = 0;
@@ -693,18 +764,20 @@ gps_verdict_t dispatch_uplink_fix(dispatch_t *d, vehicle_t *v, uint64_t seq, dou
         break;
     }
     }
+    mark_processed(v, seq);
     return verdict;
 }
 
 int dispatch_uplink_status(dispatch_t *d, vehicle_t *v, uint64_t seq, vehicle_status_t st,
                            const char *incident_id, int64_t at_ms, int64_t now_ms)
 {
-    v->uplink_seq = seq;
     const char *why = NULL;
     incident_t *inc = v->incident[0] ? incident_table_find(d->incidents, v->incident) : NULL;
     incident_state_t next = 0;
-    if (st == v->status)
+    if (st == v->status) {
+        mark_processed(v, seq);
         return 0; /* the crew pressed the same button twice: nothing changes */
+    }
     if (!vehicle_status_transition_ok(v->status, st))
         why = "illegal for the unit";
     else if (incident_id && incident_id[0] && (!inc || strcmp(incident_id, inc->id) != 0))
@@ -714,6 +787,7 @@ int dispatch_uplink_status(dispatch_t *d, vehicle_t *v, uint64_t seq, vehicle_st
              st != VEHICLE_STATUS_OUT_OF_SERVICE)
         why = "illegal for the incident";
     if (why) {
+        mark_processed(v, seq);
         d->stats.status_refused++;
         unsigned long suppressed = 0;
         if (gl_log_burst_allow(&d->status_burst, now_ms, 10000, &suppressed))
@@ -722,21 +796,47 @@ int dispatch_uplink_status(dispatch_t *d, vehicle_t *v, uint64_t seq, vehicle_st
         return GL_ESTATE;
     }
     /* A unit clock far off the dispatcher's is not trusted with the golden-time record. */
-    int64_t skew = at_ms - now_ms;
-    if (skew > DISPATCH_MAX_CLOCK_SKEW_MS || skew < -DISPATCH_MAX_CLOCK_SKEW_MS) {
+    int64_t skew = 0;
+    if (at_ms > now_ms + DISPATCH_MAX_CLOCK_SKEW_MS || at_ms < now_ms - DISPATCH_MAX_CLOCK_SKEW_MS) {
+        /* saturated: a unit may send any 64-bit value */
+        skew = at_ms > now_ms ? (at_ms - now_ms > INT64_MAX / 2 ? INT64_MAX / 2 : at_ms - now_ms)
+                              : (now_ms - at_ms > INT64_MAX / 2 ? -(INT64_MAX / 2) : at_ms - now_ms);
         LOG_WARN("dispatch", "veh=%s clock off by %" PRId64 " s: status time replaced by the "
                  "receive time", v->id, skew / 1000);
         at_ms = now_ms;
-    } else {
-        skew = 0;
     }
     vehicle_t nv = *v;
     nv.status = st;
     nv.status_at_ms = at_ms;
+    if (seq > nv.uplink_seq)
+        nv.uplink_seq = seq; /* journaled with the change: a resend after a restart is a dup */
     json_t *ops = json_array();
-    int touches_incident = inc && incident_is_open(inc->state) &&
-                           st != VEHICLE_STATUS_OUT_OF_SERVICE;
+    int open = inc && incident_is_open(inc->state);
+    int touches_incident = open && st != VEHICLE_STATUS_OUT_OF_SERVICE;
     size_t before = inc ? inc->nevents : 0;
+    if (open && st == VEHICLE_STATUS_OUT_OF_SERVICE) {
+        json_t *detail = json_pack("{s:s}", "status", vehicle_status_name(st));
+        if (inc->state == INCIDENT_STATE_DISPATCHED || inc->state == INCIDENT_STATE_EN_ROUTE) {
+            /* The unit stood down before reaching the patient: the call needs another unit
+             * now, and a priority-1 call is auto-assigned again at once. */
+            incident_t ni = *inc;
+            ni.state = INCIDENT_STATE_NEW;
+            ni.vehicle[0] = '\0';
+            ni.updated_ms = now_ms;
+            ni.auto_assign_at_ms = inc->priority == 1 && d->params.auto_assign_ms > 0 ? now_ms : 0;
+            ops_add(ops, event_op(inc, (int)inc->nevents + 1, at_ms, "unit_withdrawn", "unit",
+                                  v->id, detail));
+            ops_add(ops, incident_op(&ni));
+            nv.incident[0] = '\0';
+            LOG_WARN("dispatch", "inc=%s veh=%s went out of service before the scene: the call "
+                     "is open again", inc->id, v->id);
+        } else {
+            /* With the patient (a breakdown in transport, say): the timeline says so, the
+             * unit keeps its patient and its incident. */
+            ops_add(ops, event_op(inc, (int)inc->nevents + 1, at_ms, "status", "unit", v->id,
+                                  detail));
+        }
+    }
     if (touches_incident) {
         incident_t ni = *inc;
         ni.state = next;
@@ -744,22 +844,22 @@ int dispatch_uplink_status(dispatch_t *d, vehicle_t *v, uint64_t seq, vehicle_st
         json_t *detail = json_pack("{s:s}", "status", vehicle_status_name(st));
         if (skew)
             json_object_set_new(detail, "clock_skew_ms", json_integer(skew));
-        json_array_append_new(ops, event_op(inc, (int)inc->nevents + 1, at_ms, "status", "unit",
+        ops_add(ops, event_op(inc, (int)inc->nevents + 1, at_ms, "status", "unit",
                                             v->id, detail));
         if (next == INCIDENT_STATE_CLOSED)
-            json_array_append_new(ops, event_op(inc, (int)inc->nevents + 2, at_ms, "closed",
+            ops_add(ops, event_op(inc, (int)inc->nevents + 2, at_ms, "closed",
                                                 "dispatcher", v->id, NULL));
-        json_array_append_new(ops, incident_op(&ni));
+        ops_add(ops, incident_op(&ni));
     }
-    if (st == VEHICLE_STATUS_AVAILABLE || st == VEHICLE_STATUS_OUT_OF_SERVICE ||
+    if (st == VEHICLE_STATUS_AVAILABLE ||
         (inc && (!incident_is_open(inc->state) || next == INCIDENT_STATE_CLOSED)))
         nv.incident[0] = '\0';
-    json_array_append_new(ops, vehicle_op(&nv));
+    ops_add(ops, vehicle_op(&nv));
     int rc = commit(d, ops);
     if (rc)
-        return rc;
+        return rc; /* not processed: the unit sends it again */
     LOG_INFO("dispatch", "veh=%s status %s", v->id, vehicle_status_name(st));
-    if (touches_incident)
+    if (inc && inc->nevents > before)
         notify_incident(d, inc, before);
     notify_vehicle(d, v);
     return 0;
@@ -767,7 +867,7 @@ int dispatch_uplink_status(dispatch_t *d, vehicle_t *v, uint64_t seq, vehicle_st
 
 void dispatch_uplink_ack(dispatch_t *d, vehicle_t *v, uint64_t seq, uint64_t up_to)
 {
-    v->uplink_seq = seq;
+    mark_processed(v, seq);
     if (up_to > v->downlink_seq)
         return; /* acknowledges something never sent: ignore */
     if (up_to > v->downlink_acked)

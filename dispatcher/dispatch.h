@@ -42,8 +42,9 @@ typedef struct dispatch_hooks {
     void (*send_ack)(void *ctx, const vehicle_t *v);
     /* A journal record was appended: copy it to the database. */
     void (*record_appended)(void *ctx, uint64_t lsn, const char *payload, size_t len);
-    /* A good or late fix to keep in the position history. */
-    void (*position)(void *ctx, const vehicle_t *v, uint64_t seq, double lat, double lon,
+    /* A good or late fix to keep in the position history. Returns 0, or non-zero when there is
+     * no room for it now (the fix is then deferred: the unit sends it again). */
+    int (*position)(void *ctx, const vehicle_t *v, uint64_t seq, double lat, double lon,
                      int64_t fix_ms, int64_t rx_ms, float speed, float heading, float hdop,
                      int late);
     /* Something the consoles may want to see. */
@@ -70,6 +71,7 @@ typedef struct call_input {
 typedef struct dispatch_stats {
     unsigned long long uplink_accepted;
     unsigned long long uplink_duplicate;
+    unsigned long long uplink_deferred;    /* no room in the position buffer: sent again later */
     unsigned long long uplink_unknown_vehicle;
     unsigned long long uplink_malformed;   /* counted by the bus, kept here for one place */
     unsigned long long fixes[GPS_VERDICT_COUNT];
@@ -147,7 +149,8 @@ int dispatch_cancel(dispatch_t *d, incident_t *inc, const char *reason, const ch
  * caller then hands the body to one of the dispatch_uplink_* verbs, which mark the seq
  * processed whatever the verdict on the body.
  */
-int dispatch_uplink_begin(dispatch_t *d, const char *vehicle_id, uint64_t seq, vehicle_t **out);
+int dispatch_uplink_begin(dispatch_t *d, const char *vehicle_id, uint64_t seq, int is_fix,
+                          vehicle_t **out);
 gps_verdict_t dispatch_uplink_fix(dispatch_t *d, vehicle_t *v, uint64_t seq, double lat,
                                   double lon, int64_t fix_ms, float speed, float heading,
                                   float hdop, int64_t now_ms);

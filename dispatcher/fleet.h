@@ -74,6 +74,7 @@ typedef struct vehicle {
     gps_anchor_t gps;                    /* sanity state for the next fix */
     /* wire sequence numbers */
     uint64_t uplink_seq;                 /* highest uplink seq processed (older = duplicate) */
+    uint64_t refuse_from;                /* a deferred seq: nothing newer until it comes again */
     uint64_t durable_seq;                /* highest uplink seq whose effects are durable */
     uint64_t acked_seq;                  /* highest uplink seq acknowledged to the unit */
     uint64_t downlink_seq;               /* last downlink seq used */

@@ -29,7 +29,7 @@ static int plausible(double lat1, double lon1, int64_t t1, double lat2, double l
 
 gps_verdict_t gps_check(gps_anchor_t *a, double lat, double lon, int64_t fix_ms, int64_t now_ms)
 {
-    if (!geo_point_valid(lat, lon))
+    if (!geo_point_valid(lat, lon) || fix_ms < GPS_MIN_TIME_MS)
         return GPS_OUT_OF_RANGE;
     if (fix_ms > now_ms + GPS_FUTURE_ALLOWANCE_MS)
         return GPS_FUTURE;

@@ -19,6 +19,8 @@
 #define GPS_MAX_SPEED_MPS (250.0 / 3.6)
 #define GPS_FUTURE_ALLOWANCE_MS 5000
 #define GPS_REANCHOR_AFTER 3
+/* No receiver of ours reports a fix before 2000-01-01; a GPS week-rollover bug does (1999). */
+#define GPS_MIN_TIME_MS 946684800000LL
 
 /* XX(NAME, text) */
 #define GPS_VERDICT_MAP(XX)                                                                       \

@@ -88,8 +88,16 @@ static int replay(journal_t *j, uint64_t after, journal_on_record cb, void *ctx)
         size_t plen;
         if (parse_line(buf + pos, (size_t)(nl - (buf + pos)), &lsn, &payload, &plen) < 0 ||
             lsn <= j->last_lsn) {
-            LOG_WARN("journal", "%s: bad record at byte %zu: ignoring it and what follows",
-                     j->path, pos);
+            /* A crash can only tear the last write. A bad record with whole lines after it is
+             * damage to acknowledged records: cutting it would lose them, so refuse to go on. */
+            if (memchr(nl + 1, '\n', total - (size_t)(nl + 1 - buf))) {
+                LOG_ERR("journal", "%s: damaged record at byte %zu with records after it: "
+                        "not starting (copy the file aside, then move the damaged line out by hand)",
+                        j->path, pos);
+                free(buf);
+                return GL_EPROTO;
+            }
+            LOG_WARN("journal", "%s: torn last record at byte %zu: cut off", j->path, pos);
             break;
         }
         j->last_lsn = lsn;
@@ -107,6 +115,22 @@ static int replay(journal_t *j, uint64_t after, journal_on_record cb, void *ctx)
     return rc;
 }
 
+static void sync_dir(const char *path)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
 int journal_open(const char *path, uint64_t after, journal_on_record cb, void *ctx,
                  journal_t **out)
 {
@@ -115,7 +139,10 @@ int journal_open(const char *path, uint64_t after, journal_on_record cb, void *c
         free(j);
         return GL_ENOMEM;
     }
+    int existed = access(path, F_OK) == 0;
     j->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (j->fd >= 0 && !existed)
+        sync_dir(path); /* the new file's name must survive a power cut too */
     if (j->fd < 0) {
         LOG_ERR("journal", "cannot open %s: %s", path, strerror(errno));
         free(j->path);

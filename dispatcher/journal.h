@@ -8,9 +8,10 @@
  *
  * The file is text, one record per line: "<lsn> <checksum> <payload>\n", where lsn is a
  * strictly increasing 64-bit number, checksum the first 16 hex digits of BLAKE2b (libsodium) of
- * the payload, and payload one line of JSON written by the caller. Reading stops at the first
- * torn or corrupt line (a crash in the middle of a write): everything before it was fsync'd,
- * nothing after it was acknowledged.
+ * the payload, and payload one line of JSON written by the caller. A torn last line (a crash in
+ * the middle of a write) is cut off: nothing in it was acknowledged. A damaged line with whole
+ * lines after it cannot come from a crash: opening fails then, rather than lose acknowledged
+ * records.
  *
  * Once PostGIS has confirmed every record, journal_truncate() empties the file; lsns go on
  * from where they were (the caller passes the last applied lsn back at open).
@@ -31,7 +32,8 @@ typedef int (*journal_on_record)(uint64_t lsn, const char *payload, size_t len, 
  * Opens (creating if needed) the journal file at `path` and replays every intact record whose
  * lsn is greater than `after` through `cb`. A torn tail is cut off (and logged). The next lsn
  * handed out is one more than the greatest of `after` and every lsn in the file.
- * Returns 0 and sets *out, GL_EIO (message logged) or GL_ENOMEM, or what `cb` returned.
+ * Returns 0 and sets *out, GL_EIO (message logged), GL_EPROTO (damage before the end: logged),
+ * GL_ENOMEM, or what `cb` returned.
  */
 int journal_open(const char *path, uint64_t after, journal_on_record cb, void *ctx,
                  journal_t **out);

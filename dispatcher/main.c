@@ -104,14 +104,15 @@ static void hook_record(void *ctx, uint64_t lsn, const char *payload, size_t len
         LOG_ERR("main", "lsn=%" PRIu64 " could not be queued for the database", lsn);
 }
 
-static void hook_position(void *ctx, const vehicle_t *v, uint64_t seq, double lat, double lon,
-                          int64_t fix_ms, int64_t rx_ms, float speed, float heading, float hdop,
-                          int late)
+static int hook_position(void *ctx, const vehicle_t *v, uint64_t seq, double lat, double lon,
+                         int64_t fix_ms, int64_t rx_ms, float speed, float heading, float hdop,
+                         int late)
 {
     struct app *a = ctx;
-    if (a->db)
-        db_writer_add_position(a->db, v, seq, lat, lon, fix_ms, rx_ms, speed, heading, hdop,
-                               late);
+    if (!a->db)
+        return 0;
+    return db_writer_add_position(a->db, v, seq, lat, lon, fix_ms, rx_ms, speed, heading, hdop,
+                                  late);
 }
 
 static void push(struct app *a, json_t *ev)
@@ -296,7 +297,9 @@ int main(int argc, char **argv)
         return 1;
     if (journal_open(journal_path, applied, on_replayed, a, &a->journal) != 0)
         return 1;
-    db_writer_set_journal(a->db, a->journal);
+    char dead_letter[700];
+    snprintf(dead_letter, sizeof dead_letter, "%s/dead-letter.log", journal_dir);
+    db_writer_set_journal(a->db, a->journal, dead_letter);
     dispatch_set_journal(a->d, a->journal);
     LOG_INFO("main", "state loaded: PostGIS holds the journal up to %" PRIu64 ", journal ends at "
              "%" PRIu64, applied, journal_last_lsn(a->journal));

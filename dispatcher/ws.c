@@ -13,6 +13,7 @@
 
 #define SESSION_QUEUE_MAX 4096       /* messages waiting for one client */
 #define RX_MAX (1024 * 1024)         /* largest request we reassemble */
+#define RX_MAX_UNAUTHENTICATED 4096  /* before hello: a token fits, a flood does not */
 #define TOKEN_MAX 128
 
 struct out_msg {
@@ -225,7 +226,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             free_session(w, s);
         return 0;
     case LWS_CALLBACK_RECEIVE: {
-        if (s->rx_len + len > RX_MAX) {
+        if (s->close_after_write)
+            return 0; /* refused or closing: nothing more is read */
+        if (s->rx_len + len > (s->authed ? RX_MAX : RX_MAX_UNAUTHENTICATED)) {
             LOG_WARN("ws", "session %u: message larger than %d bytes: closing", s->id, RX_MAX);
             return -1;
         }

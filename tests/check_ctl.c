@@ -1,11 +1,12 @@
 /*
  * Unit tests of goldlinectl (console/): argument parsing into request JSON for every command,
  * refusal of bad input with the right message, token resolution, table formatting (Chinese
- * call signs, missing optional fields, time zones, hostile text) and error lines. The "Socket"
+ * call signs, missing optional fields, time zones, hostile text, golden-time clocks and their
+ * durations) and error lines. The "Socket"
  * case runs a tiny libwebsockets server in a forked child that speaks docs/api.md's
  * hello/request/reply protocol, and drives ctl_run() against it over a real TCP socket: good
  * path, bad token, error reply, server closing, silence (timeout), garbage, nothing listening,
- * fragmented large replies and pushed events.
+ * fragmented large replies, pushed events, and event.add / clocks as tables.
  */
 #include "ctl.h"
 #include "ctl_args.h"
@@ -18,6 +19,7 @@
 #include <check.h>
 #include <fcntl.h>
 #include <libwebsockets.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -90,6 +92,15 @@ static int column_of(const char *line, const char *needle)
     return w;
 }
 
+/* The display column just after " value" in line (a right-aligned cell), or -1. */
+static int end_of_value(const char *line, const char *value)
+{
+    char needle[64];
+    snprintf(needle, sizeof needle, " %s", value);
+    int c = column_of(line, needle);
+    return c < 0 ? -1 : c + ctl_text_width(needle);
+}
+
 /* Returns a malloc'd copy of the line of text that contains needle, or NULL. */
 static char *line_with(const char *text, const char *needle)
 {
@@ -144,6 +155,50 @@ START_TEST(test_parse_every_command)
     expect_request(ARGC("candidates", "20261125-0001"), ARGV("candidates", "20261125-0001"),
                    "{\"op\":\"candidates\",\"incident\":\"20261125-0001\"}");
     expect_request(ARGC("watch"), ARGV("watch"), "{\"op\":\"subscribe\"}");
+}
+END_TEST
+
+START_TEST(test_parse_golden_time)
+{
+    /* --ringing is converted to UTC like --onset, and both may be given. */
+    expect_request(
+        ARGC("call", "new", "--lat", "28.3", "--lon", "117.2", "--complaint", "stroke", "--ringing",
+             "2020-01-02T07:41:05+08:00", "--onset", "2020-01-02T07:10:00+08:00"),
+        ARGV("call", "new", "--lat", "28.3", "--lon", "117.2", "--complaint", "stroke", "--ringing",
+             "2020-01-02T07:41:05+08:00", "--onset", "2020-01-02T07:10:00+08:00"),
+        "{\"op\":\"call.new\",\"lat\":28.3,\"lon\":117.2,\"complaint\":\"stroke\","
+        "\"ringing\":\"2020-01-01T23:41:05.000Z\","
+        "\"onset\":\"2020-01-01T23:10:00.000Z\"}");
+    /* event: the kind, the time in UTC, the detail as an object (not a string). */
+    expect_request(ARGC("event", "20261125-0001", "first_ecg", "--at", "2020-01-02T08:00:30-01:00",
+                        "--detail", "{\"leads\":12,\"note\":\"ST 抬高\",\"st\":[\"V1\",\"V2\"]}"),
+                   ARGV("event", "20261125-0001", "first_ecg", "--at", "2020-01-02T08:00:30-01:00",
+                        "--detail", "{\"leads\":12,\"note\":\"ST 抬高\",\"st\":[\"V1\",\"V2\"]}"),
+                   "{\"op\":\"event.add\",\"incident\":\"20261125-0001\",\"kind\":\"first_ecg\","
+                   "\"at\":\"2020-01-02T09:00:30.000Z\","
+                   "\"detail\":{\"leads\":12,\"note\":\"ST 抬高\",\"st\":[\"V1\",\"V2\"]}}");
+    /* Without options: no "at" (the dispatcher uses its own now), no "detail". */
+    expect_request(ARGC("event", "20261125-0001", "door"), ARGV("event", "20261125-0001", "door"),
+                   "{\"op\":\"event.add\",\"incident\":\"20261125-0001\",\"kind\":\"door\"}");
+    expect_request(ARGC("event", "20261125-0001", "stroke_team_activated", "--detail={}"),
+                   ARGV("event", "20261125-0001", "stroke_team_activated", "--detail={}"),
+                   "{\"op\":\"event.add\",\"incident\":\"20261125-0001\","
+                   "\"kind\":\"stroke_team_activated\",\"detail\":{}}");
+    expect_request(ARGC("clocks", "20261125-0003", "--table"),
+                   ARGV("clocks", "20261125-0003", "--table"),
+                   "{\"op\":\"clocks\",\"incident\":\"20261125-0003\"}");
+
+    /* An --at a few seconds ago is fine; the request carries exactly that instant in UTC. */
+    char at[40], want[200];
+    int64_t t = gl_now_ms() - 30000;
+    t -= t % 1000;
+    gl_time_format_utc(t, at, sizeof at);
+    snprintf(want, sizeof want,
+             "{\"op\":\"event.add\",\"incident\":\"20261125-0001\",\"kind\":\"needle\","
+             "\"at\":\"%s\"}",
+             at);
+    expect_request(ARGC("event", "20261125-0001", "needle", "--at", at),
+                   ARGV("event", "20261125-0001", "needle", "--at", at), want);
 }
 END_TEST
 
@@ -261,6 +316,40 @@ START_TEST(test_parse_refuses_bad_input)
         {{"fleet", "--url", "ws://h:99999"}, "--url ws://h:99999"},
         {{"fleet", "--table", "--compact"}, "exclude each other"},
         {{"watch", "--count", "0"}, "--count 0"},
+        {{"call", "new", "--lat", "28", "--lon", "117", "--complaint", "other", "--ringing",
+          "07:40"},
+         "--ringing 07:40: not an ISO 8601"},
+        {{"call", "new", "--lat", "28", "--lon", "117", "--complaint", "other", "--ringing",
+          "2999-01-01T00:00:00Z"},
+         "--ringing 2999-01-01T00:00:00Z: is in the future"},
+        {{"event", "20261125-0001"}, "event.add needs INCIDENT EVENT"},
+        {{"event", "20261125-0001", "ecg"}, "ecg: unknown event"},
+        {{"event", "20261125-0001", "call_received"}, "call_received: unknown event"},
+        {{"event", "20261125-0001", "DOOR"}, "DOOR: unknown event"},
+        {{"event", "2026112-0001", "door"}, "2026112-0001: not an incident number"},
+        {{"event", "20261125-0001", "door", "extra"}, "unexpected argument 'extra'"},
+        {{"event", "20261125-0001", "door", "--at", "now"}, "--at now: not an ISO 8601"},
+        {{"event", "20261125-0001", "door", "--at", "2999-01-01T00:00:00+08:00"},
+         "--at 2999-01-01T00:00:00+08:00: is in the future"},
+        {{"event", "20261125-0001", "door", "--detail", "[1,2]"},
+         "--detail: must be a JSON object"},
+        {{"event", "20261125-0001", "door", "--detail", "\"x\""},
+         "--detail: must be a JSON object"},
+        {{"event", "20261125-0001", "door", "--detail", "{\"a\":1"}, "--detail: not valid JSON"},
+        {{"event", "20261125-0001", "door", "--detail", "{\"a\":1} x"}, "--detail: not valid JSON"},
+        {{"event", "20261125-0001", "door", "--detail", "{\"a\":1,\"a\":2}"},
+         "--detail: not valid JSON (duplicate object key"},
+        {{"event", "20261125-0001", "door", "--detail", "{\"a\":\"\xc3\x28\"}"},
+         "--detail: not valid JSON"},
+        {{"event", "20261125-0001", "door", "--detail", ""}, "--detail: not valid JSON"},
+        {{"event", "20261125-0001", "door", "--ringing", "2020-01-01T00:00:00Z"},
+         "--ringing is not an option of event.add"},
+        {{"call", "new", "--lat", "28", "--lon", "117", "--complaint", "other", "--at",
+          "2020-01-01T00:00:00Z"},
+         "--at is not an option of call.new"},
+        {{"clocks"}, "clocks needs INCIDENT"},
+        {{"clocks", "20261125-0001", "--detail", "{}"}, "--detail is not an option of clocks"},
+        {{"clocks", "20261125-0001", "20261125-0002"}, "unexpected argument '20261125-0002'"},
         {{"watch", "--table"}, "--table is not available"},
         {{"dispatch"}, "dispatch: unknown command"},
         {{"--table"}, "no command given"},
@@ -507,6 +596,153 @@ START_TEST(test_timeline_and_incidents_tables)
 }
 END_TEST
 
+START_TEST(test_durations)
+{
+    static const struct {
+        double secs;
+        const char *want;
+    } cases[] = {
+        {0, "00:00"},        {9.99, "00:09"},   {65, "01:05"},       {599, "09:59"},
+        {3599.9, "59:59"},   {3600, "1:00:00"}, {3725, "1:02:05"},   {16200, "4:30:00"},
+        {36000, "10:00:00"}, {-30, "-00:30"},   {-3725, "-1:02:05"}, {-0.4, "00:00"},
+    };
+    char buf[32];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ck_assert_int_eq(ctl_format_duration(cases[i].secs, buf, sizeof buf),
+                         (int)strlen(cases[i].want));
+        ck_assert_msg(strcmp(buf, cases[i].want) == 0, "%g s: '%s', wanted '%s'", cases[i].secs,
+                      buf, cases[i].want);
+    }
+    ck_assert_int_eq(ctl_format_duration(NAN, buf, sizeof buf), -1);
+    ck_assert_str_eq(buf, "?");
+    ck_assert_int_eq(ctl_format_duration(1e12, buf, sizeof buf), -1);
+}
+END_TEST
+
+/* A clocks reply as the dispatcher sends it (dispatcher/api.c api_clocks_json). */
+static const char clocks_json[] =
+    "{\"incident\":\"20261125-0003\",\"clocks\":["
+    "{\"metric\":\"call_answer\",\"state\":\"met\",\"target_s\":10,"
+    "\"start\":\"2026-11-25T00:00:00.000Z\",\"end\":\"2026-11-25T00:00:07.000Z\","
+    "\"elapsed_s\":7.0},"
+    "{\"metric\":\"call_to_dispatch\",\"state\":\"warning\",\"target_s\":60,"
+    "\"start\":\"2026-11-25T00:00:07.000Z\",\"elapsed_s\":50.4,\"remaining_s\":9.6},"
+    "{\"metric\":\"onset_to_needle\",\"state\":\"running\",\"target_s\":16200,"
+    "\"start\":\"2026-11-24T23:10:00.000Z\",\"elapsed_s\":3057.5,\"remaining_s\":13142.5},"
+    "{\"metric\":\"door_to_ct\",\"state\":\"waiting\",\"target_s\":1500},"
+    "{\"metric\":\"call_to_scene_town\",\"state\":\"breached\",\"target_s\":900,"
+    "\"start\":\"2026-11-25T00:00:07.000Z\",\"elapsed_s\":3725.2},"
+    "{\"metric\":\"door_to_needle\",\"state\":\"incomplete\",\"target_s\":3600,"
+    "\"end\":\"2026-11-25T01:00:00.000Z\"}]}";
+
+START_TEST(test_clocks_table)
+{
+    int rc;
+    char *t = table_of("clocks", clocks_json, "Asia/Shanghai", &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_ptr_nonnull(strstr(t, "incident 20261125-0003\n"));
+    char *hdr = line_with(t, "METRIC"), *met = line_with(t, "call_answer"),
+         *warn = line_with(t, "call_to_dispatch"), *run = line_with(t, "onset_to_needle"),
+         *wait = line_with(t, "door_to_ct"), *brk = line_with(t, "call_to_scene_town"),
+         *inc = line_with(t, "door_to_needle");
+    ck_assert_ptr_nonnull(hdr);
+    ck_assert_ptr_nonnull(met);
+    ck_assert_ptr_nonnull(warn);
+    ck_assert_ptr_nonnull(run);
+    ck_assert_ptr_nonnull(wait);
+    ck_assert_ptr_nonnull(brk);
+    ck_assert_ptr_nonnull(inc);
+    ck_assert_int_eq(column_of(hdr, "METRIC"), 0);
+    int c_state = column_of(hdr, "STATE"), c_start = column_of(hdr, "START"),
+        c_end = column_of(hdr, "END"), c_el_end = column_of(hdr, "ELAPSED") + 7,
+        c_tg_end = column_of(hdr, "TARGET") + 6, c_rm_end = column_of(hdr, "REMAINING") + 9;
+
+    /* Ended: both times in county time, no remaining. */
+    ck_assert_int_eq(column_of(met, "met"), c_state);
+    ck_assert_int_eq(column_of(met, "2026-11-25 08:00:00"), c_start);
+    ck_assert_int_eq(column_of(met, "2026-11-25 08:00:07"), c_end);
+    ck_assert_int_eq(end_of_value(met, "00:07"), c_el_end);
+    ck_assert_int_eq(end_of_value(met, "00:10"), c_tg_end);
+    ck_assert_str_eq(met + strlen(met) - 2, " -");
+    /* Running: elapsed rounded down, remaining up, so they add up to the target. */
+    ck_assert_int_eq(column_of(warn, "warning"), c_state);
+    ck_assert_int_eq(end_of_value(warn, "00:50"), c_el_end);
+    ck_assert_int_eq(end_of_value(warn, "01:00"), c_tg_end);
+    ck_assert_int_eq(end_of_value(warn, "00:10"), c_rm_end);
+    ck_assert_int_eq(column_of(warn, " - ") + 1, c_end); /* no end yet */
+    /* Hours: h:mm:ss, right-aligned; a start on the previous UTC day is the same county day. */
+    ck_assert_int_eq(column_of(run, "2026-11-25 07:10:00"), c_start);
+    ck_assert_int_eq(end_of_value(run, "50:57"), c_el_end);
+    ck_assert_int_eq(end_of_value(run, "4:30:00"), c_tg_end);
+    ck_assert_int_eq(end_of_value(run, "3:39:03"), c_rm_end);
+    ck_assert_int_eq(end_of_value(brk, "1:02:05"), c_el_end);
+    ck_assert_int_eq(end_of_value(brk, "15:00"), c_tg_end);
+    /* Waiting: no start, no end, no elapsed, no remaining; only the target. */
+    ck_assert_int_eq(column_of(wait, "waiting"), c_state);
+    ck_assert_int_eq(column_of(wait, " - ") + 1, c_start);
+    ck_assert_int_eq(end_of_value(wait, "25:00"), c_tg_end);
+    int dashes = 0;
+    for (const char *p = wait; (p = strstr(p, " -")) != NULL; p += 2)
+        dashes++;
+    ck_assert_int_eq(dashes, 4);
+    /* Incomplete with an end but no start: start "-", end shown. */
+    ck_assert_int_eq(column_of(inc, " - ") + 1, c_start);
+    ck_assert_int_eq(column_of(inc, "2026-11-25 09:00:00"), c_end);
+    ck_assert_ptr_nonnull(strstr(t, "(times in Asia/Shanghai)"));
+    free(hdr);
+    free(met);
+    free(warn);
+    free(run);
+    free(wait);
+    free(brk);
+    free(inc);
+    free(t);
+
+    /* The zone is the one announced, not a fixed +08:00. */
+    t = table_of("clocks", clocks_json, "UTC", &rc);
+    ck_assert_int_eq(rc, 0);
+    char *l = line_with(t, "call_answer");
+    ck_assert_ptr_nonnull(strstr(l, "2026-11-25 00:00:07"));
+    free(l);
+    free(t);
+
+    t = table_of("clocks", "{\"incident\":\"20261125-0003\",\"clocks\":[]}", NULL, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_ptr_nonnull(strstr(t, "no golden-time metric applies"));
+    free(t);
+    t = table_of("clocks", "{\"incident\":\"20261125-0003\"}", NULL, &rc);
+    ck_assert_int_eq(rc, GL_EPROTO);
+    free(t);
+}
+END_TEST
+
+START_TEST(test_event_added_table)
+{
+    int rc;
+    char *t = table_of("event.add",
+                       "{\"incident\":{\"id\":\"20261125-0003\",\"state\":\"on_scene\"},"
+                       "\"entry\":{\"seq\":7,\"at\":\"2026-11-25T00:12:30.000Z\","
+                       "\"kind\":\"first_ecg\",\"source\":\"operator\","
+                       "\"detail\":{\"leads\":12}}}",
+                       "Asia/Shanghai", &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_ptr_nonnull(strstr(t, "incident 20261125-0003 (on_scene)\n"));
+    char *hdr = line_with(t, "SEQ"), *row = line_with(t, "first_ecg");
+    ck_assert_ptr_nonnull(hdr);
+    ck_assert_ptr_nonnull(row);
+    ck_assert_int_eq(column_of(row, "2026-11-25 08:12:30"), column_of(hdr, "TIME"));
+    ck_assert_int_eq(column_of(row, "operator"), column_of(hdr, "SOURCE"));
+    ck_assert_int_eq(column_of(row, "{\"leads\":12}"), column_of(hdr, "DETAIL"));
+    ck_assert_int_eq(column_of(row, "7") + 1, column_of(hdr, "SEQ") + 3);
+    free(hdr);
+    free(row);
+    free(t);
+    t = table_of("event.add", "{\"incident\":{\"id\":\"20261125-0003\"}}", NULL, &rc);
+    ck_assert_int_eq(rc, GL_EPROTO);
+    free(t);
+}
+END_TEST
+
 START_TEST(test_error_lines)
 {
     char *buf = NULL;
@@ -638,6 +874,19 @@ static int srv_request(struct lws *wsi, struct srv_pss *p, json_t *req)
         result = json_pack("{s{ssss}}", "incident", "id", inc, "state", "new");
     } else if (strcmp(op, "fleet") == 0) {
         result = srv_fleet();
+    } else if (strcmp(op, "event.add") == 0) {
+        /* The entry is built from the request, so the table shows what went over the wire. */
+        const char *at = json_string_value(json_object_get(req, "at"));
+        json_t *detail = json_object_get(req, "detail");
+        json_t *entry =
+            json_pack("{sisssOss}", "seq", 4, "at", at ? at : "2026-11-25T00:00:00.000Z", "kind",
+                      json_object_get(req, "kind"), "source", "operator");
+        if (detail)
+            json_object_set(entry, "detail", detail);
+        result = json_pack("{s{sOss}so}", "incident", "id", json_object_get(req, "incident"),
+                           "state", "on_scene", "entry", entry);
+    } else if (strcmp(op, "clocks") == 0) {
+        result = json_loads(clocks_json, 0, NULL);
     } else if (strcmp(op, "subscribe") == 0) {
         srv_queue(wsi, p, json_pack("{sOsbs{}}", "id", id, "ok", 1, "result"));
         for (int i = 0; i < PUSHED_EVENTS; i++)
@@ -833,6 +1082,45 @@ START_TEST(test_socket_large_reply_as_table)
 }
 END_TEST
 
+START_TEST(test_socket_golden_time)
+{
+    int port;
+    pid_t pid = srv_start(SRV_NORMAL, &port);
+    /* event --table: the entry as the server returned it, in county time, with its detail. */
+    struct run_out r =
+        run_ctl(port, GOOD_TOKEN,
+                ARGC("event", "20261125-0003", "stemi_confirmed", "--at",
+                     "2026-11-25T08:20:00+08:00", "--detail", "{\"by\":\"心内科\"}", "--table"),
+                ARGV("event", "20261125-0003", "stemi_confirmed", "--at",
+                     "2026-11-25T08:20:00+08:00", "--detail", "{\"by\":\"心内科\"}", "--table"));
+    ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "incident 20261125-0003 (on_scene)"));
+    char *row = line_with(r.out, "stemi_confirmed");
+    ck_assert_ptr_nonnull(row);
+    ck_assert_ptr_nonnull(strstr(row, "2026-11-25 08:20:00"));
+    ck_assert_ptr_nonnull(strstr(row, "{\"by\":\"心内科\"}"));
+    ck_assert_ptr_nonnull(strstr(r.out, "(times in Asia/Shanghai)"));
+    free(row);
+    run_free(&r);
+
+    /* clocks --table: one line per metric between the header and the zone footer. */
+    r = run_ctl(port, GOOD_TOKEN, ARGC("clocks", "20261125-0003", "--table"),
+                ARGV("clocks", "20261125-0003", "--table"));
+    ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
+    int lines = 0;
+    for (const char *p = r.out; *p; p++)
+        lines += *p == '\n';
+    ck_assert_int_eq(lines, 2 + 1 + 6 + 1); /* incident, blank, header, 6 metrics, footer */
+    row = line_with(r.out, "call_to_dispatch");
+    ck_assert_ptr_nonnull(row);
+    ck_assert_ptr_nonnull(strstr(row, "warning"));
+    ck_assert_ptr_nonnull(strstr(row, "2026-11-25 08:00:07"));
+    free(row);
+    run_free(&r);
+    srv_stop_child(pid);
+}
+END_TEST
+
 START_TEST(test_socket_error_reply)
 {
     int port;
@@ -1017,6 +1305,7 @@ static Suite *ctl_suite(void)
     Suite *s = suite_create("ctl");
     TCase *tc = tcase_create("Parsing");
     tcase_add_test(tc, test_parse_every_command);
+    tcase_add_test(tc, test_parse_golden_time);
     tcase_add_test(tc, test_parse_globals);
     tcase_add_test(tc, test_parse_refuses_bad_input);
     tcase_add_test(tc, test_url_parts);
@@ -1028,6 +1317,9 @@ static Suite *ctl_suite(void)
     tcase_add_test(tc, test_fleet_table_aligns_chinese);
     tcase_add_test(tc, test_times_follow_tz);
     tcase_add_test(tc, test_call_new_table);
+    tcase_add_test(tc, test_durations);
+    tcase_add_test(tc, test_clocks_table);
+    tcase_add_test(tc, test_event_added_table);
     tcase_add_test(tc, test_timeline_and_incidents_tables);
     tcase_add_test(tc, test_error_lines);
     tcase_add_test(tc, test_json_output);
@@ -1037,6 +1329,7 @@ static Suite *ctl_suite(void)
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, test_socket_call_new_round_trip);
     tcase_add_test(tc, test_socket_large_reply_as_table);
+    tcase_add_test(tc, test_socket_golden_time);
     tcase_add_test(tc, test_socket_error_reply);
     tcase_add_test(tc, test_socket_bad_token);
     tcase_add_test(tc, test_socket_server_closes);

@@ -153,11 +153,16 @@ static void on_record(void *ctx, uint64_t lsn, const char *payload, size_t len)
     n_records++;
 }
 
-static void on_position(void *ctx, const vehicle_t *v, uint64_t seq, double lat, double lon,
-                        int64_t fix_ms, int64_t rx_ms, float speed, float heading, float hdop,
-                        int late)
+static int position_room = 1; /* 0: the position buffer is full */
+
+static int on_position(void *ctx, const vehicle_t *v, uint64_t seq, double lat, double lon,
+                       int64_t fix_ms, int64_t rx_ms, float speed, float heading, float hdop,
+                       int late)
 {
+    if (!position_room)
+        return GL_ENOSPC;
     n_positions++;
+    return 0;
 }
 
 static const dispatch_hooks_t hooks = {.send_downlink = on_downlink,
@@ -202,7 +207,7 @@ static dispatch_t *make_core(journal_t **j)
     for (int i = 0; i < 7; i++) {
         add_unit(d, ids[i], kinds[i], i == 6 ? "incubator" : NULL);
         vehicle_t *v;
-        ck_assert_int_eq(dispatch_uplink_begin(d, ids[i], 1, &v), 0);
+        ck_assert_int_eq(dispatch_uplink_begin(d, ids[i], 1, 1, &v), 0);
         double lat, lon;
         geo_destination(28.30, 117.20, 0, 1000.0 * (i + 1), &lat, &lon);
         ck_assert_int_eq(dispatch_uplink_fix(d, v, 1, lat, lon, T0, 0, 0, 1, T0), GPS_OK);
@@ -275,7 +280,7 @@ START_TEST(test_assign_and_unit_reports)
                      GL_EUNAVAILABLE);
     /* the unit's reports drive the incident; an illegal one is refused and changes nothing */
     vehicle_t *v;
-    ck_assert_int_eq(dispatch_uplink_begin(d, "U2", 2, &v), 0);
+    ck_assert_int_eq(dispatch_uplink_begin(d, "U2", 2, 0, &v), 0);
     ck_assert_int_eq(dispatch_uplink_status(d, v, 2, VEHICLE_STATUS_TRANSPORTING, inc->id,
                                             T0 + 3000, T0 + 3000),
                      GL_ESTATE);
@@ -285,7 +290,7 @@ START_TEST(test_assign_and_unit_reports)
                                       VEHICLE_STATUS_AVAILABLE};
     for (int i = 0; i < 5; i++) {
         uint64_t seq = 3 + (uint64_t)i;
-        ck_assert_int_eq(dispatch_uplink_begin(d, "U2", seq, &v), 0);
+        ck_assert_int_eq(dispatch_uplink_begin(d, "U2", seq, 0, &v), 0);
         ck_assert_int_eq(dispatch_uplink_status(d, v, seq, steps[i], inc->id, T0 + 4000 + i,
                                                 T0 + 4000 + i),
                          0);
@@ -297,8 +302,8 @@ START_TEST(test_assign_and_unit_reports)
     ck_assert_int_eq(inc->nevents, 8);
     ck_assert_str_eq(inc->events[7].kind, "closed");
     /* a resent envelope is a duplicate */
-    ck_assert_int_eq(dispatch_uplink_begin(d, "U2", 4, &v), GL_EDUP);
-    ck_assert_int_eq(dispatch_uplink_begin(d, "ghost", 1, &v), GL_ENOENT);
+    ck_assert_int_eq(dispatch_uplink_begin(d, "U2", 4, 0, &v), GL_EDUP);
+    ck_assert_int_eq(dispatch_uplink_begin(d, "ghost", 1, 0, &v), GL_ENOENT);
     dispatch_free(d);
     journal_close(j);
     unlink(journal_path);
@@ -362,7 +367,7 @@ START_TEST(test_restart_rebuilds_from_journal)
     char err[160];
     ck_assert_int_eq(dispatch_assign(d, inc, "U4", "operator", 0, T0 + 2000, err, sizeof err), 0);
     vehicle_t *v;
-    ck_assert_int_eq(dispatch_uplink_begin(d, "U4", 2, &v), 0);
+    ck_assert_int_eq(dispatch_uplink_begin(d, "U4", 2, 0, &v), 0);
     ck_assert_int_eq(dispatch_uplink_status(d, v, 2, VEHICLE_STATUS_EN_ROUTE, inc->id, T0 + 3000,
                                             T0 + 3000),
                      0);
@@ -435,6 +440,144 @@ START_TEST(test_call_validation)
 }
 END_TEST
 
+
+/* ---- what review found: regressions ------------------------------------------------------- */
+
+START_TEST(test_long_chinese_cancel_reason_reaches_the_unit)
+{
+    journal_t *j;
+    dispatch_t *d = make_core(&j);
+    incident_t *inc = new_call(d, COMPLAINT_CHEST_PAIN, 2, T0 + 1000);
+    char err[160];
+    ck_assert_int_eq(dispatch_assign(d, inc, "U2", "operator", 0, T0 + 2000, err, sizeof err), 0);
+    /* 64 bytes of reason cut mid-character used to make the record lose the Cancel */
+    const char *reason = "a患者已自行前往医院，家属来电取消，呼叫者表示不再需要救护车服务谢谢";
+    ck_assert_int_eq(dispatch_cancel(d, inc, reason, "operator", T0 + 3000, err, sizeof err), 0);
+    vehicle_t *v = fleet_find(dispatch_fleet(d), "U2");
+    ck_assert_int_eq(v->npending, 2);
+    ck_assert_int_eq(v->pending[1].kind, DOWNLINK_CANCEL);
+    ck_assert_int_eq(last_downlink.kind, DOWNLINK_CANCEL);
+    /* and it survives a replay of the journal */
+    journal_close(j);
+    dispatch_params_t p = params();
+    dispatch_t *d2 = dispatch_new(&p, NULL, NULL, NULL);
+    const char *ids[] = {"U1", "U2", "U3", "U4", "U5", "U6", "U7"};
+    for (int i = 0; i < 7; i++)
+        add_unit(d2, ids[i], "ALS", NULL);
+    replay_target = d2;
+    ck_assert_int_eq(journal_open(journal_path, 0, replay_record, NULL, &j), 0);
+    vehicle_t *v2 = fleet_find(dispatch_fleet(d2), "U2");
+    ck_assert_int_eq(v2->npending, 2);
+    ck_assert_int_eq(v2->pending[1].kind, DOWNLINK_CANCEL);
+    const incident_event_t *e = &incident_table_find(dispatch_incidents(d2), inc->id)
+                                     ->events[inc->nevents - 1];
+    ck_assert_ptr_nonnull(strstr(e->detail, "谢谢")); /* the whole reason is in the event */
+    journal_close(j);
+    dispatch_free(d2);
+    dispatch_free(d);
+    unlink(journal_path);
+}
+END_TEST
+
+START_TEST(test_out_of_service_before_scene_reopens_the_call)
+{
+    journal_t *j;
+    dispatch_t *d = make_core(&j);
+    incident_t *inc = new_call(d, COMPLAINT_STROKE, 1, T0 + 1000);
+    char err[160];
+    ck_assert_int_eq(dispatch_assign(d, inc, "U2", "operator", 0, T0 + 2000, err, sizeof err), 0);
+    vehicle_t *v;
+    ck_assert_int_eq(dispatch_uplink_begin(d, "U2", 2, 0, &v), 0);
+    ck_assert_int_eq(dispatch_uplink_status(d, v, 2, VEHICLE_STATUS_OUT_OF_SERVICE, NULL,
+                                            T0 + 3000, T0 + 3000),
+                     0);
+    ck_assert_int_eq(inc->state, INCIDENT_STATE_NEW);
+    ck_assert_str_eq(inc->vehicle, "");
+    ck_assert_str_eq(inc->events[inc->nevents - 1].kind, "unit_withdrawn");
+    ck_assert_int_eq(inc->auto_assign_at_ms, T0 + 3000); /* priority 1: auto-assign again now */
+    /* reassigning does not stand down (make available) the out-of-service unit */
+    ck_assert_int_eq(dispatch_assign(d, inc, "U3", "operator", 0, T0 + 4000, err, sizeof err), 0);
+    ck_assert_int_eq(v->status, VEHICLE_STATUS_OUT_OF_SERVICE);
+    /* once the crew is with the patient, the call cannot be cancelled from under them */
+    vehicle_t *u3;
+    ck_assert_int_eq(dispatch_uplink_begin(d, "U3", 2, 0, &u3), 0);
+    ck_assert_int_eq(dispatch_uplink_status(d, u3, 2, VEHICLE_STATUS_ON_SCENE, inc->id, T0 + 5000,
+                                            T0 + 5000),
+                     0);
+    ck_assert_int_eq(dispatch_cancel(d, inc, NULL, "operator", T0 + 6000, err, sizeof err),
+                     GL_ESTATE);
+    ck_assert_int_eq(u3->status, VEHICLE_STATUS_ON_SCENE);
+    dispatch_free(d);
+    journal_close(j);
+    unlink(journal_path);
+}
+END_TEST
+
+START_TEST(test_deferred_fix_go_back_n_and_resend_after_crash)
+{
+    journal_t *j;
+    dispatch_t *d = make_core(&j);
+    vehicle_t *v;
+    double lat, lon;
+    geo_destination(28.30, 117.20, 0, 1000, &lat, &lon);
+    /* the position buffer is full: fix 2 is deferred, and nothing newer is taken */
+    position_room = 0;
+    ck_assert_int_eq(dispatch_uplink_begin(d, "U1", 2, 1, &v), 0);
+    dispatch_uplink_fix(d, v, 2, lat, lon, T0 + 1000, 0, 0, 1, T0 + 1000);
+    ck_assert_uint_eq(v->uplink_seq, 1);
+    position_room = 1;
+    ck_assert_int_eq(dispatch_uplink_begin(d, "U1", 3, 0, &v), GL_EAGAIN);
+    /* the resend of 2 is taken, then 3 */
+    ck_assert_int_eq(dispatch_uplink_begin(d, "U1", 2, 1, &v), 0);
+    dispatch_uplink_fix(d, v, 2, lat, lon, T0 + 1000, 0, 0, 1, T0 + 1000);
+    ck_assert_uint_eq(v->uplink_seq, 2);
+    ck_assert_int_eq(dispatch_uplink_begin(d, "U1", 3, 1, &v), 0);
+    /* a fix above what is durable is taken again (history lost in a crash); a status is not */
+    v->uplink_seq = 10;
+    v->durable_seq = 5;
+    ck_assert_int_eq(dispatch_uplink_begin(d, "U1", 7, 1, &v), 0);
+    ck_assert_int_eq(dispatch_uplink_begin(d, "U1", 7, 0, &v), GL_EDUP);
+    ck_assert_int_eq(dispatch_uplink_begin(d, "U1", 5, 1, &v), GL_EDUP);
+    dispatch_free(d);
+    journal_close(j);
+    unlink(journal_path);
+}
+END_TEST
+
+START_TEST(test_journal_torn_tail_cut_damage_refused)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/gl-check-journal-%d.log", (int)getpid());
+    unlink(path);
+    journal_t *j;
+    uint64_t lsn;
+    ck_assert_int_eq(journal_open(path, 0, NULL, NULL, &j), 0);
+    ck_assert_int_eq(journal_append(j, "{\"a\":1}", 7, &lsn), 0);
+    ck_assert_int_eq(journal_append(j, "{\"a\":2}", 7, &lsn), 0);
+    ck_assert_int_eq(journal_append(j, "x\ny", 3, &lsn), GL_EINVAL);
+    journal_close(j);
+    /* a torn last line (a crash mid-write) is cut off */
+    FILE *f = fopen(path, "a");
+    fputs("3 0123456789abcdef {\"a\"", f);
+    fclose(f);
+    ck_assert_int_eq(journal_open(path, 0, NULL, NULL, &j), 0);
+    ck_assert_uint_eq(journal_last_lsn(j), 2);
+    ck_assert_int_eq(journal_append(j, "{\"a\":3}", 7, &lsn), 0);
+    ck_assert_uint_eq(lsn, 3);
+    journal_close(j);
+    /* damage in the middle (a flipped byte in record 2) is refused, not cut */
+    f = fopen(path, "r+");
+    char buf[256];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    char *second = memchr(buf, '\n', n) + 1;
+    fseek(f, (long)(second - buf) + 25, SEEK_SET);
+    fputc('9', f);
+    fclose(f);
+    ck_assert_int_eq(journal_open(path, 0, NULL, NULL, &j), GL_EPROTO);
+    unlink(path);
+}
+END_TEST
+
 static Suite *dispatch_suite(void)
 {
     Suite *s = suite_create("dispatch");
@@ -453,6 +596,13 @@ static Suite *dispatch_suite(void)
     tcase_add_test(tc, test_auto_assign_and_reassign_cancel);
     tcase_add_test(tc, test_restart_rebuilds_from_journal);
     tcase_add_test(tc, test_call_validation);
+    tcase_set_timeout(tc, 30);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("Review");
+    tcase_add_test(tc, test_long_chinese_cancel_reason_reaches_the_unit);
+    tcase_add_test(tc, test_out_of_service_before_scene_reopens_the_call);
+    tcase_add_test(tc, test_deferred_fix_go_back_n_and_resend_after_crash);
+    tcase_add_test(tc, test_journal_torn_tail_cut_damage_refused);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;

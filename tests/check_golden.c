@@ -166,7 +166,7 @@ START_TEST(test_alerts_once_skew_and_restart)
                      0);
     vehicle_t *v = fleet_find(dispatch_fleet(d), "A1");
     vehicle_t *vv;
-    ck_assert_int_eq(dispatch_uplink_begin(d, "A1", 1, &vv), 0);
+    ck_assert_int_eq(dispatch_uplink_begin(d, "A1", 1, 0, &vv), 0);
     ck_assert_int_eq(dispatch_uplink_status(d, v, 1, VEHICLE_STATUS_ON_SCENE, inc->id,
                                             T0 + 5 * MIN, T0 + 5 * MIN),
                      0);
@@ -193,7 +193,7 @@ START_TEST(test_alerts_once_skew_and_restart)
                                         T0 + 20 * MIN, err, sizeof err),
                      GL_EINVAL); /* in the future */
     /* a unit whose clock is an hour fast: its time is replaced and the event says so */
-    ck_assert_int_eq(dispatch_uplink_begin(d, "A1", 2, &vv), 0);
+    ck_assert_int_eq(dispatch_uplink_begin(d, "A1", 2, 0, &vv), 0);
     ck_assert_int_eq(dispatch_uplink_status(d, v, 2, VEHICLE_STATUS_TRANSPORTING, inc->id,
                                             T0 + 80 * MIN, T0 + 21 * MIN),
                      0);

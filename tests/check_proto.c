@@ -110,6 +110,140 @@ START_TEST(test_downlink_assignment_roundtrip)
 }
 END_TEST
 
+START_TEST(test_uplink_vitals_roundtrip)
+{
+    Goldline__Uplink up = GOLDLINE__UPLINK__INIT;
+    Goldline__VitalsNumerics vn = GOLDLINE__VITALS_NUMERICS__INIT;
+    Goldline__VitalsNumerics__Numeric hr = GOLDLINE__VITALS_NUMERICS__NUMERIC__INIT;
+    Goldline__VitalsNumerics__Numeric spo2 = GOLDLINE__VITALS_NUMERICS__NUMERIC__INIT;
+    Goldline__VitalsNumerics__Numeric temp = GOLDLINE__VITALS_NUMERICS__NUMERIC__INIT;
+    hr.mdc_code = 147842; /* MDC_ECG_HEART_RATE */
+    hr.measured_at_ms = 1795564800000LL;
+    hr.has_value = 1;
+    hr.value = 112.0f;
+    spo2.mdc_code = 150456; /* MDC_PULS_OXIM_SAT_O2, probe off: no value */
+    spo2.measured_at_ms = 1795564800400LL;
+    temp.mdc_code = 150364; /* MDC_TEMP_BODY */
+    temp.measured_at_ms = 1795564790000LL;
+    temp.has_value = 1;
+    temp.value = 37.4f;
+    temp.has_unit_code = 1;
+    temp.unit_code = 268192; /* MDC_DIM_DEGC */
+    Goldline__VitalsNumerics__Numeric *list[] = {&hr, &spo2, &temp};
+    vn.incident_id = "20261125-0009";
+    vn.n_numerics = 3;
+    vn.numerics = list;
+    up.vehicle_id = "GX-04";
+    up.seq = 11;
+    up.sent_at_ms = 1795564800500LL;
+    up.body_case = GOLDLINE__UPLINK__BODY_VITALS;
+    up.vitals = &vn;
+    size_t len;
+    uint8_t *buf = pack_uplink(&up, &len);
+    Goldline__Uplink *got = goldline__uplink__unpack(NULL, len, buf);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_int_eq(got->body_case, GOLDLINE__UPLINK__BODY_VITALS);
+    ck_assert_str_eq(got->vitals->incident_id, "20261125-0009");
+    ck_assert_uint_eq(got->vitals->n_numerics, 3);
+    for (size_t i = 0; i < 3; i++) {
+        const Goldline__VitalsNumerics__Numeric *g = got->vitals->numerics[i];
+        ck_assert_uint_eq(g->mdc_code, list[i]->mdc_code);
+        ck_assert_int_eq(g->measured_at_ms, list[i]->measured_at_ms);
+        ck_assert_int_eq(g->has_value, list[i]->has_value);
+        ck_assert(g->value == list[i]->value);
+        ck_assert_int_eq(g->has_unit_code, list[i]->has_unit_code);
+    }
+    ck_assert_uint_eq(got->vitals->numerics[2]->unit_code, 268192);
+    goldline__uplink__free_unpacked(got, NULL);
+    free(buf);
+    /* A numeric without its code or its time is refused. */
+    const uint8_t no_code[] = {0x0a, 0x02, 'A',  '1',  0x10, 0x01, 0x18,
+                               0x01, 0x6a, 0x04, 0x12, 0x02, 0x10, 0x05};
+    ck_assert_ptr_null(goldline__uplink__unpack(NULL, sizeof no_code, no_code));
+}
+END_TEST
+
+/*
+ * A 100 ms 12-lead frame at 500 Hz with an ECG-like shape (a QRS-sized 1.2 mV triangle 40 ms
+ * wide, a slow T-wave-like ramp, +-10 uV of noise), 5 uV per LSB, delta coded as the .proto
+ * describes: it must come back sample for sample and pack smaller than the same samples as raw
+ * int16.
+ */
+START_TEST(test_uplink_ecg_roundtrip_and_size)
+{
+    enum { LEADS = 12, N = 50 };
+    static const char *names[LEADS] = {"I",  "II", "III", "aVR", "aVL", "aVF",
+                                       "V1", "V2", "V3",  "V4",  "V5",  "V6"};
+    static const uint32_t codes[LEADS] = {131329, 131330, 131389, 131390, 131391, 131392,
+                                          131331, 131332, 131333, 131334, 131335, 131336};
+    int16_t x[LEADS][N];
+    int32_t deltas[LEADS * N];
+    unsigned lcg = 12345;
+    for (int l = 0; l < LEADS; l++) {
+        for (int i = 0; i < N; i++) {
+            double t = i / 500.0;
+            double d = t > 0.05 ? t - 0.05 : 0.05 - t;
+            double spike = d < 0.02 ? 1200.0 * (1.0 - d / 0.02) : 0.0;
+            double ramp = 300.0 * t / 0.1 - 40.0 * l;
+            lcg = lcg * 1103515245u + 12345u;
+            double noise = (double)((lcg >> 16) % 21) - 10.0;
+            double uv = spike * (l % 3 == 0 ? -1 : 1) + ramp + noise;
+            x[l][i] = (int16_t)(uv >= 0 ? uv / 5.0 + 0.5 : uv / 5.0 - 0.5);
+            deltas[l * N + i] = i == 0 ? x[l][0] : x[l][i] - x[l][i - 1];
+        }
+    }
+    Goldline__EcgFrame ecg = GOLDLINE__ECG_FRAME__INIT;
+    ecg.incident_id = "20261125-0010";
+    ecg.n_lead_codes = LEADS;
+    ecg.lead_codes = (uint32_t *)codes;
+    ecg.n_lead_names = LEADS;
+    ecg.lead_names = (char **)names;
+    ecg.sample_rate_hz = 500;
+    ecg.uv_per_lsb = 5.0f;
+    ecg.first_sample_ms = 1795564800000LL;
+    ecg.samples_per_lead = N;
+    ecg.n_samples = LEADS * N;
+    ecg.samples = deltas;
+    ecg.has_first_sample_index = 1;
+    ecg.first_sample_index = 500000;
+    Goldline__Uplink up = GOLDLINE__UPLINK__INIT;
+    up.vehicle_id = "GX-05";
+    up.seq = 12;
+    up.sent_at_ms = 1795564800100LL;
+    up.body_case = GOLDLINE__UPLINK__BODY_ECG;
+    up.ecg = &ecg;
+    size_t frame_len = goldline__ecg_frame__get_packed_size(&ecg);
+    ck_assert_msg(frame_len < LEADS * N * 2, "ECG frame packs in %zu bytes, raw int16 is %d",
+                  frame_len, LEADS * N * 2);
+    size_t len;
+    uint8_t *buf = pack_uplink(&up, &len);
+    Goldline__Uplink *got = goldline__uplink__unpack(NULL, len, buf);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_int_eq(got->body_case, GOLDLINE__UPLINK__BODY_ECG);
+    const Goldline__EcgFrame *g = got->ecg;
+    ck_assert_str_eq(g->incident_id, "20261125-0010");
+    ck_assert_uint_eq(g->sample_rate_hz, 500);
+    ck_assert(g->uv_per_lsb == 5.0f);
+    ck_assert_int_eq(g->first_sample_ms, 1795564800000LL);
+    ck_assert_uint_eq(g->first_sample_index, 500000);
+    ck_assert_uint_eq(g->n_lead_codes, LEADS);
+    ck_assert_uint_eq(g->n_lead_names, LEADS);
+    ck_assert_uint_eq(g->samples_per_lead, N);
+    ck_assert_uint_eq(g->n_samples, LEADS * N);
+    for (int l = 0; l < LEADS; l++) {
+        ck_assert_uint_eq(g->lead_codes[l], codes[l]);
+        ck_assert_str_eq(g->lead_names[l], names[l]);
+        int32_t acc = 0;
+        for (int i = 0; i < N; i++) {
+            acc += g->samples[l * N + i];
+            ck_assert_int_eq(acc, x[l][i]);
+        }
+    }
+    goldline__uplink__free_unpacked(got, NULL);
+    free(buf);
+}
+END_TEST
+
 START_TEST(test_damaged_bytes_are_refused)
 {
     Goldline__Uplink up = GOLDLINE__UPLINK__INIT;
@@ -152,6 +286,8 @@ static Suite *proto_suite(void)
     tcase_add_test(core, test_uplink_gps_roundtrip);
     tcase_add_test(core, test_uplink_status_and_ack_roundtrip);
     tcase_add_test(core, test_downlink_assignment_roundtrip);
+    tcase_add_test(core, test_uplink_vitals_roundtrip);
+    tcase_add_test(core, test_uplink_ecg_roundtrip_and_size);
     suite_add_tcase(s, core);
     TCase *errors = tcase_create("Errors");
     tcase_add_test(errors, test_damaged_bytes_are_refused);

@@ -185,17 +185,26 @@ inj="$build/tests/gl-uplink-inject"
 "$inj" $UP good PROBE 1 && sleep 0.5
 seq=1
 for kind in out_of_range future teleport; do seq=$((seq + 1)); "$inj" $UP $kind PROBE $seq; done
+"$inj" $UP ancient_fix PROBE 5
+"$inj" $UP huge_seq PROBE
 for kind in garbage truncated empty no_body unknown_vehicle bad_status; do "$inj" $UP $kind PROBE; done
+"$inj" $UP far_status PROBE
+sleep 0.3
+stamped=$(ctl fleet | py "[v.get('status_at', '')[:4] for v in r['vehicles'] if v['id'] == 'PROBE'][0]")
+"$inj" $UP oos_now PROBE   # back out of service, so it is never recommended
 sleep 1
 ctl stats >"$art/stats.json"
-check "malformed uplink messages are counted (garbage, truncated, empty, bad status)" \
-    bash -c "py \"r['uplink']['rejected']['malformed'] >= 4\" <'$art/stats.json' | grep -q True"
+check "malformed uplink messages are counted (garbage, truncated, empty, bad status, huge seq)" \
+    bash -c "py \"r['uplink']['rejected']['malformed'] >= 5\" <'$art/stats.json' | grep -q True"
 check "an envelope without a body is counted" bash -c "py \"r['uplink']['rejected']['no_body'] >= 1\" <'$art/stats.json' | grep -q True"
 check "an unknown vehicle is counted" bash -c "py \"r['uplink']['rejected']['unknown_vehicle'] >= 1\" <'$art/stats.json' | grep -q True"
 check "impossible fixes are refused by reason (out of range, future, too fast)" \
-    bash -c "py \"r['fixes']['out_of_range'] >= 1 and r['fixes']['future'] >= 1 and r['fixes']['too_fast'] >= 1\" <'$art/stats.json' | grep -q True"
+    bash -c "py \"r['fixes']['out_of_range'] >= 2 and r['fixes']['future'] >= 1 and r['fixes']['too_fast'] >= 1\" <'$art/stats.json' | grep -q True"
 check "a refused fix does not move the unit (PROBE stays in Guixi)" \
     bash -c "ctl fleet | py \"[abs(v['lat'] - 28.2948) < 0.001 for v in r['vehicles'] if v['id'] == 'PROBE']\" | grep -qx '\[True\]'"
+copy_goes_on() { ctl stats | py "r['database']['records_pending'] == 0 and r['database']['positions_pending'] < 100 and r['database']['records_dead_lettered'] == 0" | grep -q True; }
+check "extreme times and seqs do not stop the copy into PostGIS" wait_for 15 copy_goes_on
+check "a unit's status stamped in year 285 million gets the receive time ($stamped)" [ "$stamped" = "$(date -u +%Y)" ]
 check "the dispatcher keeps serving after hostile input" curl -fso /dev/null "http://127.0.0.1:$WSPORT/healthz"
 check "refused input is logged" grep -q "uplink refused" "$art/dispatcher.log"
 

@@ -8,7 +8,8 @@
  * zero-length message), no_body (a valid header without a body), unknown_vehicle (a GPS fix
  * from an id the dispatcher does not know), out_of_range (lat 123), future (a fix stamped one
  * hour ahead), teleport (a fix 500 km from Guixi, one second after "now"), bad_status (a
- * status value outside the enum). VEHICLE and SEQ default to GL-01 and the wall clock in ms
+ * status value outside the enum), huge_seq (a seq above 2^63), ancient_fix (a fix stamped
+ * -9e18 ms), far_status (available, stamped +9e18 ms), oos_now (out_of_service, stamped now). VEHICLE and SEQ default to GL-01 and the wall clock in ms
  * (above anything the simulator sent).
  *
  * It talks to nanomsg directly (not through common/nnuv) because it sends one message and
@@ -63,6 +64,17 @@ int main(int argc, char **argv)
         fix.fix_time_ms = now_ms() + 1000;
     } else if (!strcmp(kind, "no_body")) {
         up.body_case = GOLDLINE__UPLINK__BODY__NOT_SET;
+    } else if (!strcmp(kind, "huge_seq")) {
+        up.seq = (1ULL << 63) + 5;
+    } else if (!strcmp(kind, "ancient_fix")) {
+        fix.fix_time_ms = -9000000000000000000LL;
+    } else if (!strcmp(kind, "far_status") || !strcmp(kind, "oos_now")) {
+        int far = !strcmp(kind, "far_status");
+        st.status = far ? GOLDLINE__VEHICLE_STATUS__AVAILABLE
+                        : GOLDLINE__VEHICLE_STATUS__OUT_OF_SERVICE;
+        st.at_ms = far ? 9000000000000000000LL : now_ms();
+        up.body_case = GOLDLINE__UPLINK__BODY_STATUS;
+        up.status = &st;
     } else if (!strcmp(kind, "bad_status")) {
         st.status = 77;
         st.at_ms = now_ms();

@@ -10,21 +10,31 @@
 # Steps: a fresh database goldline_bench in the private cluster (never goldline or goldline_it);
 # a first dispatcher start applies the schema; UNITS vehicles are seeded with plain SQL; the
 # dispatcher is started again with its own var dir, ports and that database, pinned with taskset
-# to the last CPU; bench_ingest_load (bench/ingest_load.c) plays the units from another CPU.
+# to the last CPU; bench_ingest_load (bench/ingest_load.c) plays the units from CPU 0.
 #   1. Realistic load: every unit sends one fix a second, spread evenly over the second, for
-#      WARM + WINDOW seconds. Over the WINDOW the dispatcher's CPU share (utime+stime from
-#      /proc/PID/stat, all threads, as a fraction of one core), its VmRSS and the rates from its
-#      `stats` API are measured. Then we wait until every fix is in vehicle_positions and
-#      acknowledged on the downlink, and compare the row count and the Acks with what was sent.
-#   2. Saturation: the units send as fast as the dispatcher takes them for FLOOD_S seconds; over
-#      the middle of it, received/s, accepted/s, good fixes/s and persisted/s from `stats`.
-# Table, then the headlines `ingest_fixes_per_s` (the smaller of the saturation rates of fixes
-# accepted as good and fixes persisted: what the dispatcher sustains end to end),
-# `ingest_cpu_share_10k_units` (fraction of one core at 1 Hz) and `ingest_rss_mb` (VmRSS at 1 Hz).
+#      WARM + WINDOW seconds. Over the WINDOW: the dispatcher's CPU share (utime+stime of all its
+#      threads from /proc/PID/stat, as a fraction of one core), VmRSS, context switches, the CPU
+#      of its PostgreSQL backend, and the rates of its `stats` API. Twice during the window and
+#      every 10 s after it, the Acks the units heard are compared with the rows PostGIS holds (an
+#      Ack for a fix that is not in PostGIS yet is a durability failure). Then we wait until
+#      every fix is in vehicle_positions and acknowledged, and compare both with what was sent.
+#   2. Saturation: a bounded burst (INGEST_BURST fixes) sent as fast as the dispatcher takes
+#      it; received/s, accepted/s and good fixes/s from `stats`, from just before the first send
+#      to when the dispatcher has received the last one. The burst stays below the dispatcher's
+#      500,000-fix position buffer (full, it spends a memmove of the whole buffer on every new
+#      fix, and we would measure that). Then the database's pace with that backlog: positions
+#      written per second over INGEST_PERSIST_S seconds.
+# Table, then the headlines `ingest_fixes_per_s` (the smaller of the burst's good fixes/s and the
+# persisted/s with a backlog: what the dispatcher sustains end to end), `ingest_cpu_share_10k_units`
+# (fraction of one core at 1 Hz) and `ingest_rss_mb` (VmRSS at the end of the 1 Hz window).
+# Exit 0 only if phase 1 is exact (rows = Acks = fixes sent) and nothing was acknowledged early.
 # Everything started is stopped and the database dropped on exit, also on failure or Ctrl-C.
 #
 # Environment (optional): INGEST_WARM_S (5), INGEST_WINDOW_S (30), INGEST_FLOOD_S (30),
-# INGEST_DRAIN_S (120: the longest wait for phase 1's fixes to be durable).
+# INGEST_DRAIN_S (120: the longest wait for phase 1's fixes to be durable), INGEST_BURST (400000
+# fixes in phase 2), INGEST_PERSIST_S (20), INGEST_TICK_MS (0.5: phase 1's units send what is due
+# every this many ms; 100 sends bursts, to see what the wake-ups cost), INGEST_PERF=1 (profile the
+# dispatcher with perf during phase 1 and print it; perf's overhead then inflates the CPU share).
 set -euo pipefail
 
 root=${GOLDLINE_ROOT:?run through bench/run ingest}
@@ -135,27 +145,38 @@ stop_dispatcher() {
 
 sql() { "$pg" psql -X -q -t -A -v ON_ERROR_STOP=1 "$@"; }
 
-# sample NAME: wall time, the dispatcher's CPU ticks and RSS, PostgreSQL backend CPU ticks, and
-# its stats JSON into $tmp/NAME.*.
+# sample NAME: wall time, the dispatcher's CPU ticks, RSS and context switches, and its stats
+# JSON into $tmp/NAME.*; the CPU ticks of its PostgreSQL backends into $tmp/NAME.pg ("pid ticks").
 sample() {
-    local t c rss hwm pgc=0 p cs
+    local t c rss hwm cs p
     t=$(date +%s.%N)
     c=$(awk '{print $14 + $15}' "/proc/$dpid/stat")
     rss=$(awk '/^VmRSS/ {print $2}' "/proc/$dpid/status")
     hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$dpid/status")
-    for p in $pg_pids; do
-        if [ -r "/proc/$p/stat" ]; then
-            pgc=$((pgc + $(awk '{print $14 + $15}' "/proc/$p/stat")))
-        fi
-    done
     cs=$(cat "/proc/$dpid"/task/*/status | awk '/ctxt_switches/ {s += $2} END {print s}')
     ctl_stats >"$tmp/$1.json" || die "stats failed"
-    echo "$t $c $rss $hwm $pgc $cs" >"$tmp/$1.proc"
+    echo "$t $c $rss $hwm 0 $cs" >"$tmp/$1.proc"
+    : >"$tmp/$1.pg"
+    for p in $(sql -c "SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+                         AND application_name = 'goldline-bench-ingest'"); do
+        if [ -r "/proc/$p/stat" ]; then
+            awk -v p="$p" '{print p, $14 + $15}' "/proc/$p/stat" >>"$tmp/$1.pg" || true
+        fi
+    done
+}
+# pg_share A B: CPU share of one core of the dispatcher's PostgreSQL backends between two
+# samples (backends present in both).
+pg_share() {
+    awk -v ta="$(proc "$1" 1)" -v tb="$(proc "$2" 1)" -v hz="$tick" '
+        FNR == NR {a[$1] = $2; next}
+        ($1 in a) {s += $2 - a[$1]; n++}
+        END {if (n) printf "%.3f", s / hz / (tb - ta); else printf "n/a (it reconnected)"}' \
+        "$tmp/$1.pg" "$tmp/$2.pg"
 }
 # field NAME JQPATH: a number from a sample's stats.
 field() { jq -r "$2" "$tmp/$1.json"; }
-# proc NAME COLUMN: 1 time, 2 cpu ticks, 3 rss kB, 4 hwm kB, 5 postgres cpu ticks, 6 context
-# switches of all the dispatcher's threads.
+# proc NAME COLUMN: 1 time, 2 cpu ticks, 3 rss kB, 4 hwm kB, 5 unused, 6 context switches of
+# all the dispatcher's threads.
 proc() { awk -v k="$2" '{print $k}' "$tmp/$1.proc"; }
 # rate A B JQPATH: per second between two samples.
 rate() {
@@ -195,8 +216,6 @@ EOF
 echo "== dispatcher on CPU $dcpu (uplink :$up_port, downlink :$down_port, ws :$ws_port)"
 start_dispatcher
 [ "$(ctl_stats | jq -r .vehicles)" = "$units" ] || die "the dispatcher did not load $units vehicles"
-pg_pids=$(sql -c "SELECT pid FROM pg_stat_activity WHERE datname = current_database()
-                    AND application_name = 'goldline-bench-ingest'" | tr '\n' ' ')
 sleep 1
 sample idle
 
@@ -216,7 +235,7 @@ seq1=$(date +%s%6N)
 : >"$tmp/acks"
 taskset -c "$lcpu" "$loadgen" --uplink "tcp://127.0.0.1:$up_port" \
     --downlink "tcp://127.0.0.1:$down_port" --units "$units" --first-seq "$seq1" --rate 1 \
-    --seconds "$((warm + window))" --ack-wait-s "$drain_max" >"$tmp/load1.out" 2>"$tmp/load1.err" &
+    --tick-ms "${INGEST_TICK_MS:-0.5}" --seconds "$((warm + window))" --ack-wait-s "$drain_max" >"$tmp/load1.out" 2>"$tmp/load1.err" &
 lpid=$!
 sleep "$warm"
 sample p1a
@@ -287,7 +306,7 @@ stop_dispatcher
 
 # ---- report ----------------------------------------------------------------------------------
 cpu1=$(share p1a p1b 2)
-pgcpu1=$(share p1a p1b 5)
+pgcpu1=$(pg_share p1a p1b)
 rss1=$(awk -v k="$(proc p1b 3)" 'BEGIN {printf "%.1f", k / 1024}')
 idle_rss=$(awk -v k="$(proc idle 3)" 'BEGIN {printf "%.1f", k / 1024}')
 hwm=$(awk -v k="$(proc p2c 4)" 'BEGIN {printf "%.1f", k / 1024}')
@@ -319,14 +338,15 @@ r "1 Hz: most fixes acknowledged before PostGIS had them" "$early_acks"
 r "1 Hz: refused fixes (late+future+range+too_fast)" \
     "$(field p1c '.fixes.late + .fixes.future + .fixes.out_of_range + .fixes.too_fast')"
 r "1 Hz: refused envelopes (malformed/dup/unknown)" "$(field p1c '[.uplink.rejected[]] | add')"
+r "1 Hz: envelopes deferred (buffer full, the unit resends)" "$(field p1c '.uplink.deferred // "-"')"
 r "burst: fixes sent / units' send rate per s" "$(kv load2.out sent) / $(kv load2.out send_per_s)"
 r "burst: received/s" "$(rate p2a p2b .uplink.received)"
 r "burst: accepted/s (uplink.accepted)" "$(rate p2a p2b .uplink.accepted)"
 r "burst: accepted as good (fixes.ok)/s" "$ok2"
 r "burst: dispatcher CPU share of one core" "$(share p2a p2b 2)"
 r "backlog: persisted/s (positions_written, next ${persist_s} s)" "$wr2"
-r "backlog: fixes waiting / dropped at the end" \
-    "$(field p2c .database.positions_pending) / $(field p2c .database.positions_dropped)"
+r "backlog: fixes waiting / dropped / deferred at the end" \
+    "$(field p2c .database.positions_pending) / $(field p2c .database.positions_dropped) / $(field p2c '.database.positions_deferred // "-"')"
 r "burst: refused fixes (late+future+range+too_fast)" \
     "$(field p2c '.fixes.late + .fixes.future + .fixes.out_of_range + .fixes.too_fast')"
 r "peak RSS MB (VmHWM)" "$hwm"
@@ -336,6 +356,12 @@ if [ -s "$tmp/perf.txt" ]; then
     echo
     echo "perf, dispatcher at 1 Hz (share of its samples: by library, then symbols above 0.7 %):"
     head -n 50 "$tmp/perf.txt"
+fi
+other=$(grep -v ' stale: no fix' "$tmp/dispatcher.log" | head -n 5 || true)
+if [ -n "$other" ]; then
+    echo
+    echo "dispatcher log (first lines other than 'stale'):"
+    echo "$other"
 fi
 reported=1
 

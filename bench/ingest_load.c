@@ -13,7 +13,8 @@
  * say exactly how many of its fixes the dispatcher made durable.
  *
  * Two modes: --rate HZ sends HZ fixes per unit per second, the sends spread evenly over the
- * second (unit order, checked every half millisecond); --rate 0 sends as fast as the dispatcher
+ * second (unit order; what is due goes every --tick-ms, 0.5 ms, so a few fixes at a time, as
+ * from units whose clocks are not synchronised; a larger tick sends bursts); --rate 0 sends as fast as the dispatcher
  * takes them (nn_send blocks when its TCP buffers are full: that is the back-pressure we want).
  * Either stops after --seconds or --max-msgs. Then it waits up to --ack-wait-s for Acks covering
  * everything sent (0: no wait).
@@ -61,7 +62,7 @@ struct unit {
 struct opts {
     const char *uplink, *downlink;
     unsigned units;
-    double rate, seconds, ack_wait_s;
+    double rate, seconds, ack_wait_s, tick_ms;
     uint64_t max_msgs, first_seq;
 };
 
@@ -100,13 +101,13 @@ static void usage(void)
     fprintf(stderr,
             "usage: bench_ingest_load --uplink URL --downlink URL --units N --first-seq S\n"
             "         [--rate HZ (0 = as fast as taken)] [--seconds S] [--max-msgs N]\n"
-            "         [--ack-wait-s S]\n"
+            "         [--ack-wait-s S] [--tick-ms MS (0.5)]\n"
             "A helper of `bench/run ingest` (bench/ingest.sh), not a benchmark on its own.\n");
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-    *o = (struct opts){.rate = 1, .seconds = 30, .max_msgs = UINT64_MAX};
+    *o = (struct opts){.rate = 1, .seconds = 30, .tick_ms = 0.5, .max_msgs = UINT64_MAX};
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
@@ -123,6 +124,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->rate = strtod(v, &end);
         else if (!strcmp(k, "--seconds"))
             o->seconds = strtod(v, &end);
+        else if (!strcmp(k, "--tick-ms"))
+            o->tick_ms = strtod(v, &end);
         else if (!strcmp(k, "--ack-wait-s"))
             o->ack_wait_s = strtod(v, &end);
         else if (!strcmp(k, "--max-msgs"))
@@ -136,7 +139,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         i++;
     }
     if (!o->uplink || !o->downlink || o->units == 0 || o->units > 99999 || o->first_seq == 0 ||
-        o->rate < 0 || o->seconds <= 0 || o->ack_wait_s < 0)
+        o->rate < 0 || o->seconds <= 0 || o->ack_wait_s < 0 || o->tick_ms < 0.01 ||
+        o->tick_ms > 1000)
         return -1;
     return 0;
 }
@@ -340,7 +344,8 @@ int main(int argc, char **argv)
             break;
         drain_downlink(sub, units, o.units, 0, &acks);
         if (o.rate > 0) {
-            struct timespec pause = {0, 500000};
+            long ns = (long)(o.tick_ms * 1e6);
+            struct timespec pause = {ns / 1000000000, ns % 1000000000};
             nanosleep(&pause, NULL);
         }
     }

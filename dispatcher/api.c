@@ -170,9 +170,12 @@ static json_t *op_stats(api_t *a, json_t *id)
     json_t *fixes = json_object();
     for (int i = 0; i < GPS_VERDICT_COUNT; i++)
         json_object_set_new(fixes, gps_verdict_name(i), json_integer((json_int_t)ds->fixes[i]));
-    json_t *uplink = json_pack("{s:I,s:I,s:I}", "accepted", (json_int_t)ds->uplink_accepted,
-                               "status_refused", (json_int_t)ds->status_refused, "deferred",
-                               (json_int_t)ds->uplink_deferred);
+    json_t *uplink = json_pack("{s:I,s:I,s:I,s:I,s:I}", "accepted",
+                               (json_int_t)ds->uplink_accepted, "status_refused",
+                               (json_int_t)ds->status_refused, "deferred",
+                               (json_int_t)ds->uplink_deferred, "vitals",
+                               (json_int_t)ds->vitals_received, "ecg_frames",
+                               (json_int_t)ds->ecg_frames_received);
     if (a->bus) {
         bus_stats_t bs;
         bus_get_stats(a->bus, &bs);
@@ -196,6 +199,10 @@ static json_t *op_stats(api_t *a, json_t *id)
                        (json_int_t)s.positions_written, "positions_dropped",
                        (json_int_t)s.positions_dropped);
         json_object_set_new(db, "positions_deferred", json_integer((json_int_t)s.positions_deferred));
+        json_object_set_new(db, "vitals_pending", json_integer((json_int_t)s.vitals_pending));
+        json_object_set_new(db, "vitals_written", json_integer((json_int_t)s.vitals_written));
+        json_object_set_new(db, "ecg_pending", json_integer((json_int_t)s.ecg_pending));
+        json_object_set_new(db, "ecg_written", json_integer((json_int_t)s.ecg_written));
         json_object_set_new(db, "records_dead_lettered",
                             json_integer((json_int_t)s.records_dead_lettered));
     }

@@ -55,6 +55,72 @@ static float optional_float(protobuf_c_boolean has, float v)
     return has && isfinite(v) ? v : NAN;
 }
 
+#define VITALS_MAX_READINGS 64
+#define ECG_MAX_LEADS 16
+#define ECG_MAX_SAMPLES_PER_LEAD 5000 /* 5 s at 1 kHz: a frame is a fraction of a second */
+
+static void mark_refused(vehicle_t *v, uint64_t seq)
+{
+    if (seq > v->uplink_seq)
+        v->uplink_seq = seq; /* processed: refused */
+}
+
+/* A plausible measurement time: after 2000 and not more than a minute ahead. */
+static int plausible_time(int64_t ms, int64_t now_ms)
+{
+    return ms >= GPS_MIN_TIME_MS && ms <= now_ms + 60000;
+}
+
+/* Checks and passes on a VitalsNumerics body. Returns 0, or -1 when malformed (refused). */
+static int handle_vitals(bus_t *b, vehicle_t *v, const Goldline__Uplink *up, int64_t now_ms)
+{
+    const Goldline__VitalsNumerics *m = up->vitals;
+    vital_reading_t r[VITALS_MAX_READINGS];
+    if (m->n_numerics == 0 || m->n_numerics > VITALS_MAX_READINGS) {
+        mark_refused(v, up->seq);
+        return -1;
+    }
+    for (size_t i = 0; i < m->n_numerics; i++) {
+        const Goldline__VitalsNumerics__Numeric *n = m->numerics[i];
+        if (!plausible_time(n->measured_at_ms, now_ms) || n->mdc_code == 0) {
+            mark_refused(v, up->seq);
+            return -1;
+        }
+        r[i].mdc_code = n->mdc_code;
+        r[i].value = optional_float(n->has_value, n->value);
+        r[i].unit_code = n->has_unit_code ? n->unit_code : 0;
+        r[i].measured_ms = n->measured_at_ms;
+    }
+    dispatch_uplink_vitals(b->d, v, up->seq, m->incident_id, r, m->n_numerics, now_ms);
+    return 0;
+}
+
+/* Checks an EcgFrame body and passes it on as the bytes the unit sent (stored as they are). */
+static int handle_ecg(bus_t *b, vehicle_t *v, const Goldline__Uplink *up, int64_t now_ms)
+{
+    const Goldline__EcgFrame *f = up->ecg;
+    size_t leads = f->n_lead_codes ? f->n_lead_codes : f->n_lead_names;
+    if (leads == 0 || leads > ECG_MAX_LEADS ||
+        (f->n_lead_codes && f->n_lead_names && f->n_lead_codes != f->n_lead_names) ||
+        f->sample_rate_hz == 0 || f->sample_rate_hz > 10000 || f->samples_per_lead == 0 ||
+        f->samples_per_lead > ECG_MAX_SAMPLES_PER_LEAD ||
+        f->n_samples != leads * f->samples_per_lead || !isfinite(f->uv_per_lsb) ||
+        f->uv_per_lsb <= 0 || !plausible_time(f->first_sample_ms, now_ms)) {
+        mark_refused(v, up->seq);
+        return -1;
+    }
+    size_t len = goldline__ecg_frame__get_packed_size(f);
+    uint8_t *bytes = malloc(len);
+    if (!bytes)
+        return 0; /* not processed: the unit sends it again */
+    goldline__ecg_frame__pack(f, bytes);
+    ecg_meta_t meta = {f->first_sample_ms, f->first_sample_index, f->has_first_sample_index,
+                       f->sample_rate_hz, (uint32_t)leads, f->samples_per_lead};
+    dispatch_uplink_ecg(b->d, v, up->seq, f->incident_id, &meta, bytes, len, now_ms);
+    free(bytes);
+    return 0;
+}
+
 void bus_handle_uplink(bus_t *b, const void *buf, size_t len, int64_t now_ms)
 {
     b->stats.received++;
@@ -73,8 +139,12 @@ void bus_handle_uplink(bus_t *b, const void *buf, size_t len, int64_t now_ms)
         reject(b, BUS_REJECT_MALFORMED, up->vehicle_id, up->seq, now_ms);
         goto done;
     }
-    int rc = dispatch_uplink_begin(b->d, up->vehicle_id, up->seq,
-                                   up->body_case == GOLDLINE__UPLINK__BODY_GPS, &v);
+    /* Fixes, vitals and ECG are buffered for PostGIS, not journaled: what is not durable
+     * yet may come again after a crash (see dispatch_uplink_begin). */
+    int buffered = up->body_case == GOLDLINE__UPLINK__BODY_GPS ||
+                   up->body_case == GOLDLINE__UPLINK__BODY_VITALS ||
+                   up->body_case == GOLDLINE__UPLINK__BODY_ECG;
+    int rc = dispatch_uplink_begin(b->d, up->vehicle_id, up->seq, buffered, &v);
     if (rc == GL_EAGAIN)
         goto done; /* deferred: the unit sends it again, in order */
     if (rc == GL_ENOENT) {
@@ -109,6 +179,14 @@ void bus_handle_uplink(bus_t *b, const void *buf, size_t len, int64_t now_ms)
         dispatch_uplink_status(b->d, v, up->seq, st, s->incident_id, s->at_ms, now_ms);
         break;
     }
+    case GOLDLINE__UPLINK__BODY_VITALS:
+        if (handle_vitals(b, v, up, now_ms))
+            reject(b, BUS_REJECT_MALFORMED, up->vehicle_id, up->seq, now_ms);
+        break;
+    case GOLDLINE__UPLINK__BODY_ECG:
+        if (handle_ecg(b, v, up, now_ms))
+            reject(b, BUS_REJECT_MALFORMED, up->vehicle_id, up->seq, now_ms);
+        break;
     case GOLDLINE__UPLINK__BODY_ACK:
         dispatch_uplink_ack(b->d, v, up->seq, up->ack->up_to_seq);
         break;

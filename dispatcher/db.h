@@ -40,6 +40,8 @@ typedef struct db_writer_stats {
     unsigned long long positions_deferred; /* buffer full during a long outage: sent again */
     unsigned long long positions_dropped;  /* refused by the database for their data */
     unsigned long long records_dead_lettered; /* journal records PostGIS refused for their data */
+    unsigned long long vitals_pending, vitals_written, vitals_deferred;
+    unsigned long long ecg_pending, ecg_written, ecg_deferred;
     unsigned long long batches_failed;
 } db_writer_stats_t;
 
@@ -64,6 +66,13 @@ int db_writer_add_record(db_writer_t *w, uint64_t lsn, const char *payload, size
 int db_writer_add_position(db_writer_t *w, const vehicle_t *v, uint64_t seq, double lat,
                            double lon, int64_t fix_ms, int64_t rx_ms, float speed, float heading,
                            float hdop, int late);
+
+/* Queues vital-sign readings / an ECG frame (bytes copied) for the next batch. Return 0, or
+ * GL_ENOSPC / GL_ENOMEM when there is no room: the caller defers the envelope. */
+int db_writer_add_vitals(db_writer_t *w, const vehicle_t *v, uint64_t seq, const char *incident,
+                         const vital_reading_t *r, size_t n, int64_t rx_ms);
+int db_writer_add_ecg(db_writer_t *w, const vehicle_t *v, uint64_t seq, const char *incident,
+                      const ecg_meta_t *m, const void *frame, size_t len, int64_t rx_ms);
 
 void db_writer_get_stats(const db_writer_t *w, db_writer_stats_t *out);
 

@@ -64,6 +64,23 @@ static const char SQL_POSITIONS[] =
     "$6::float8[], $7::real[], $8::real[], $9::real[], $10::bool[]) "
     "AS t(v, s, f, r, la, lo, sp, hd, hp, lt) ON CONFLICT DO NOTHING";
 
+static const char SQL_VITALS[] =
+    "INSERT INTO vitals_numerics (vehicle_id, seq, incident_id, mdc_code, value, unit_code, "
+    "measured_at, received_at) SELECT v, s, nullif(i, ''), c, val, nullif(u, 0), "
+    "to_timestamp(m / 1000.0), to_timestamp(r / 1000.0) "
+    "FROM unnest($1::text[], $2::bigint[], $3::text[], $4::integer[], $5::real[], "
+    "$6::integer[], $7::bigint[], $8::bigint[]) AS t(v, s, i, c, val, u, m, r) "
+    "ON CONFLICT DO NOTHING";
+
+static const char SQL_ECG[] =
+    "INSERT INTO ecg_strips (vehicle_id, seq, incident_id, first_sample_at, first_sample_index, "
+    "sample_rate_hz, leads, samples_per_lead, frame, received_at) "
+    "SELECT v, s, nullif(i, ''), to_timestamp(f / 1000.0), x, hz, l, n, fr, "
+    "to_timestamp(r / 1000.0) "
+    "FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], "
+    "$6::integer[], $7::smallint[], $8::integer[], $9::bytea[], $10::bigint[]) "
+    "AS t(v, s, i, f, x, hz, l, n, fr, r) ON CONFLICT DO NOTHING";
+
 /* The live position and the durable uplink seq of each unit in the batch. */
 static const char SQL_LIVE[] =
     "UPDATE vehicles SET last_uplink_seq = greatest(last_uplink_seq, u.s), "
@@ -98,6 +115,31 @@ struct pos_row {
     int late;
 };
 
+struct vit_row {
+    uint32_t slot;
+    uint64_t seq;
+    char incident[24];
+    vital_reading_t r;
+    int64_t rx_ms;
+};
+
+struct ecg_row {
+    uint32_t slot;
+    uint64_t seq;
+    char incident[24];
+    ecg_meta_t m;
+    unsigned char *frame;       /* the protobuf bytes (owned) */
+    size_t len;
+    int64_t rx_ms;
+};
+
+/* A growable array of rows, the first `batch` of which are in the batch in flight. */
+#define ROWS(type)                                                                                \
+    struct {                                                                                      \
+        type *a;                                                                                  \
+        size_t n, cap, batch;                                                                     \
+    }
+
 struct snap {
     uint32_t slot;
     uint64_t seq;
@@ -115,6 +157,8 @@ struct db_writer {
     int64_t retry_at_ms;
     struct pos_row *rows;
     size_t nrows, cap_rows;
+    ROWS(struct vit_row) vit;
+    ROWS(struct ecg_row) ecg;
     size_t batch_rows;          /* rows in the batch in flight (0 = none) */
     struct snap *snaps;
     size_t nsnaps;
@@ -340,6 +384,76 @@ int db_writer_add_position(db_writer_t *w, const vehicle_t *v, uint64_t seq, dou
     return 0;
 }
 
+/* Makes room for one more row in `rows` (a ROWS(...) member); returns the new row or NULL when
+ * the buffer is at `max` or memory ran out. */
+#define ROWS_PUSH(rows, max)                                                                      \
+    ((rows).n < (rows).cap ? &(rows).a[(rows).n++] : rows_grow((void **)&(rows).a, &(rows).cap,   \
+                                                               sizeof *(rows).a, (max))           \
+                                                         ? &(rows).a[(rows).n++]                  \
+                                                         : NULL)
+
+static int rows_grow(void **a, size_t *cap, size_t size, size_t max)
+{
+    if (*cap >= max)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 256;
+    if (ncap > max)
+        ncap = max;
+    void *na = realloc(*a, ncap * size);
+    if (!na)
+        return 0;
+    *a = na;
+    *cap = ncap;
+    return 1;
+}
+
+#define VITALS_MAX 200000
+#define ECG_MAX 20000 /* about 30 min of 100 ms frames from 10 ambulances */
+
+int db_writer_add_vitals(db_writer_t *w, const vehicle_t *v, uint64_t seq, const char *incident,
+                         const vital_reading_t *r, size_t n, int64_t rx_ms)
+{
+    if (w->vit.n + n > VITALS_MAX) {
+        w->stats.vitals_deferred++;
+        return GL_ENOSPC;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct vit_row *row = ROWS_PUSH(w->vit, VITALS_MAX);
+        if (!row) {
+            w->vit.n -= i; /* all or nothing: the envelope is deferred whole */
+            w->stats.vitals_deferred++;
+            return GL_ENOMEM;
+        }
+        row->slot = v->slot;
+        row->seq = seq;
+        snprintf(row->incident, sizeof row->incident, "%s", incident ? incident : "");
+        row->r = r[i];
+        row->rx_ms = rx_ms;
+    }
+    return 0;
+}
+
+int db_writer_add_ecg(db_writer_t *w, const vehicle_t *v, uint64_t seq, const char *incident,
+                      const ecg_meta_t *m, const void *frame, size_t len, int64_t rx_ms)
+{
+    unsigned char *copy = malloc(len ? len : 1);
+    struct ecg_row *row = copy ? ROWS_PUSH(w->ecg, ECG_MAX) : NULL;
+    if (!row) {
+        free(copy);
+        w->stats.ecg_deferred++;
+        return GL_ENOSPC;
+    }
+    memcpy(copy, frame, len);
+    row->slot = v->slot;
+    row->seq = seq;
+    snprintf(row->incident, sizeof row->incident, "%s", incident ? incident : "");
+    row->m = *m;
+    row->frame = copy;
+    row->len = len;
+    row->rx_ms = rx_ms;
+    return 0;
+}
+
 /* A growing text buffer for array literals. */
 typedef struct sbuf {
     char *s;
@@ -402,6 +516,21 @@ static void sb_float(sbuf_t *b, float f)
         sb_printf(b, "%.9g", (double)f);
 }
 
+/* Removes the first `k` rows of a ROWS(...) buffer. */
+#define ROWS_SHIFT(rows, k)                                                                       \
+    do {                                                                                          \
+        if ((k) > 0) {                                                                            \
+            memmove((rows).a, (rows).a + (k), ((rows).n - (k)) * sizeof *(rows).a);               \
+            (rows).n -= (k);                                                                      \
+        }                                                                                         \
+    } while (0)
+
+static void lower(uint64_t *min_left, size_t nf, uint32_t slot, uint64_t seq)
+{
+    if (slot < nf && seq < min_left[slot])
+        min_left[slot] = seq;
+}
+
 static void on_batch_done(void *ctx, int err, const pguv_res_t *res, const char *sqlstate,
                           const char *errmsg)
 {
@@ -416,22 +545,31 @@ static void on_batch_done(void *ctx, int err, const pguv_res_t *res, const char 
             LOG_ERR("db", "position batch refused: %s %s%s", sqlstate, errmsg,
                     refused ? " (its rows are dropped: they would be refused again)" : "");
         if (!refused) {
-            w->batch_rows = 0;
+            w->batch_rows = w->vit.batch = w->ecg.batch = 0;
             return;
         }
         /* The uplink checks make this unreachable as far as we know; should it happen, the
          * rows go so that every other unit's history and acknowledgements go on. */
-        w->stats.positions_dropped += w->batch_rows;
+        w->stats.positions_dropped += w->batch_rows + w->vit.batch + w->ecg.batch;
     } else {
         w->stats.positions_written += w->batch_rows;
+        w->stats.vitals_written += w->vit.batch;
+        w->stats.ecg_written += w->ecg.batch;
     }
-    memmove(w->rows, w->rows + w->batch_rows, (w->nrows - w->batch_rows) * sizeof *w->rows);
-    w->nrows -= w->batch_rows;
+    if (w->batch_rows) {
+        memmove(w->rows, w->rows + w->batch_rows, (w->nrows - w->batch_rows) * sizeof *w->rows);
+        w->nrows -= w->batch_rows;
+    }
     w->batch_rows = 0;
+    for (size_t i = 0; i < w->ecg.batch; i++)
+        free(w->ecg.a[i].frame);
+    ROWS_SHIFT(w->vit, w->vit.batch);
+    ROWS_SHIFT(w->ecg, w->ecg.batch);
+    w->vit.batch = w->ecg.batch = 0;
     if (w->closing || err)
         return;
-    /* A unit is told its uplink is durable up to the snapshot, but never past a fix of its
-     * that is still waiting in the buffer (a batch takes at most BATCH_MAX_ROWS). */
+    /* A unit is told its uplink is durable up to the snapshot, but never past a message of its
+     * still waiting in a buffer (a batch takes at most BATCH_MAX_ROWS fixes). */
     fleet_t *f = dispatch_fleet(w->d);
     size_t nf = fleet_count(f);
     if (nf > w->min_left_cap) {
@@ -444,14 +582,73 @@ static void on_batch_done(void *ctx, int err, const pguv_res_t *res, const char 
     for (size_t i = 0; i < nf; i++)
         w->min_left[i] = UINT64_MAX;
     for (size_t i = 0; i < w->nrows; i++)
-        if (w->rows[i].slot < nf && w->rows[i].seq < w->min_left[w->rows[i].slot])
-            w->min_left[w->rows[i].slot] = w->rows[i].seq;
+        lower(w->min_left, nf, w->rows[i].slot, w->rows[i].seq);
+    for (size_t i = 0; i < w->vit.n; i++)
+        lower(w->min_left, nf, w->vit.a[i].slot, w->vit.a[i].seq);
+    for (size_t i = 0; i < w->ecg.n; i++)
+        lower(w->min_left, nf, w->ecg.a[i].slot, w->ecg.a[i].seq);
     for (size_t i = 0; i < w->nsnaps; i++) {
         uint64_t seq = w->snaps[i].seq, left = w->min_left[w->snaps[i].slot];
         if (left != UINT64_MAX && left - 1 < seq)
             seq = left - 1;
         dispatch_uplink_durable(w->d, fleet_at(f, w->snaps[i].slot), seq);
     }
+    /* More waiting (a burst, or the backlog of an outage): the next batch goes now rather
+     * than at the next tick, so the write rate is PostgreSQL's, not one batch a second. */
+    if (w->nrows || w->vit.n || w->ecg.n)
+        db_writer_flush(w);
+}
+
+/* Array literals of the vitals in the batch; returns the number of rows taken. */
+static size_t vitals_params(db_writer_t *w, fleet_t *f, sbuf_t *a)
+{
+    size_t n = w->vit.n < BATCH_MAX_ROWS ? w->vit.n : BATCH_MAX_ROWS;
+    for (size_t i = 0; i < n; i++) {
+        const struct vit_row *r = &w->vit.a[i];
+        for (int k = 0; k < 8; k++)
+            sb_sep(&a[k], i);
+        sb_quoted(&a[0], fleet_at(f, r->slot)->id);
+        sb_printf(&a[1], "%" PRIu64, r->seq);
+        sb_quoted(&a[2], r->incident);
+        sb_printf(&a[3], "%" PRIu32, r->r.mdc_code);
+        sb_float(&a[4], r->r.value);
+        sb_printf(&a[5], "%" PRIu32, r->r.unit_code);
+        sb_printf(&a[6], "%" PRId64, r->r.measured_ms);
+        sb_printf(&a[7], "%" PRId64, r->rx_ms);
+    }
+    for (int k = 0; k < 8; k++)
+        sb_close(&a[k], n);
+    return n;
+}
+
+static size_t ecg_params(db_writer_t *w, fleet_t *f, sbuf_t *a)
+{
+    size_t n = w->ecg.n < 500 ? w->ecg.n : 500;
+    for (size_t i = 0; i < n; i++) {
+        const struct ecg_row *r = &w->ecg.a[i];
+        for (int k = 0; k < 10; k++)
+            sb_sep(&a[k], i);
+        sb_quoted(&a[0], fleet_at(f, r->slot)->id);
+        sb_printf(&a[1], "%" PRIu64, r->seq);
+        sb_quoted(&a[2], r->incident);
+        sb_printf(&a[3], "%" PRId64, r->m.first_sample_ms);
+        if (r->m.has_index)
+            sb_printf(&a[4], "%" PRIu64, r->m.first_sample_index);
+        else
+            sb_printf(&a[4], "NULL");
+        sb_printf(&a[5], "%" PRIu32, r->m.sample_rate_hz);
+        sb_printf(&a[6], "%" PRIu32, r->m.leads);
+        sb_printf(&a[7], "%" PRIu32, r->m.samples_per_lead);
+        /* bytea hex input inside a quoted array element: "\\x0a1b..." */
+        sb_printf(&a[8], "\"\\\\x");
+        for (size_t k = 0; k < r->len; k++)
+            sb_printf(&a[8], "%02x", r->frame[k]);
+        sb_printf(&a[8], "\"");
+        sb_printf(&a[9], "%" PRId64, r->rx_ms);
+    }
+    for (int k = 0; k < 10; k++)
+        sb_close(&a[k], n);
+    return n;
 }
 
 void db_writer_flush(db_writer_t *w)
@@ -471,10 +668,13 @@ void db_writer_flush(db_writer_t *w)
             w->snaps[w->nsnaps++] = (struct snap){s, v->uplink_seq};
     }
     size_t n = w->nrows < BATCH_MAX_ROWS ? w->nrows : BATCH_MAX_ROWS;
-    if (n == 0 && w->nsnaps == 0)
+    if (n == 0 && w->nsnaps == 0 && w->vit.n == 0 && w->ecg.n == 0)
         return;
-    sbuf_t a[10];
+    sbuf_t a[10], u[7], va[8], ea[10];
     memset(a, 0, sizeof a);
+    memset(u, 0, sizeof u);
+    memset(va, 0, sizeof va);
+    memset(ea, 0, sizeof ea);
     for (size_t i = 0; i < n; i++) {
         const struct pos_row *p = &w->rows[i];
         for (int k = 0; k < 10; k++)
@@ -492,8 +692,6 @@ void db_writer_flush(db_writer_t *w)
     }
     for (int k = 0; k < 10; k++)
         sb_close(&a[k], n);
-    sbuf_t u[7];
-    memset(u, 0, sizeof u);
     for (size_t i = 0; i < w->nsnaps; i++) {
         const vehicle_t *v = fleet_at(f, w->snaps[i].slot);
         for (int k = 0; k < 7; k++)
@@ -513,21 +711,30 @@ void db_writer_flush(db_writer_t *w)
     }
     for (int k = 0; k < 7; k++)
         sb_close(&u[k], w->nsnaps);
+    size_t nv = vitals_params(w, f, va), ne = ecg_params(w, f, ea);
     int oom = 0;
-    const char *pa[10], *pu[7];
+    const char *pa[10], *pu[7], *pv[8], *pe[10];
     for (int k = 0; k < 10; k++)
-        oom |= a[k].oom, pa[k] = a[k].s;
+        oom |= a[k].oom | ea[k].oom, pa[k] = a[k].s, pe[k] = ea[k].s;
     for (int k = 0; k < 7; k++)
         oom |= u[k].oom, pu[k] = u[k].s;
-    pguv_stmt_t stmts[2] = {{SQL_POSITIONS, 10, pa}, {SQL_LIVE, 7, pu}};
-    if (!oom && pguv_exec(w->pg, stmts, 2, on_batch_done, w) == 0) {
+    for (int k = 0; k < 8; k++)
+        oom |= va[k].oom, pv[k] = va[k].s;
+    /* One transaction: the rows and the durable seqs that cover them commit together. */
+    pguv_stmt_t stmts[4] = {{SQL_POSITIONS, 10, pa}, {SQL_VITALS, 8, pv}, {SQL_ECG, 10, pe},
+                            {SQL_LIVE, 7, pu}};
+    if (!oom && pguv_exec(w->pg, stmts, 4, on_batch_done, w) == 0) {
         w->batch_in_flight = 1;
         w->batch_rows = n;
+        w->vit.batch = nv;
+        w->ecg.batch = ne;
     }
     for (int k = 0; k < 10; k++)
-        free(a[k].s);
+        free(a[k].s), free(ea[k].s);
     for (int k = 0; k < 7; k++)
         free(u[k].s);
+    for (int k = 0; k < 8; k++)
+        free(va[k].s);
 }
 
 /* ---- connection and timer ----------------------------------------------------------------- */
@@ -558,7 +765,7 @@ static void on_pg_state(pguv_t *pg, pguv_state_t st, void *ctx)
         db_writer_flush(w);
     } else if (st == PGUV_DOWN) {
         w->batch_in_flight = 0;
-        w->batch_rows = 0;
+        w->batch_rows = w->vit.batch = w->ecg.batch = 0;
     }
 }
 
@@ -605,6 +812,8 @@ void db_writer_get_stats(const db_writer_t *w, db_writer_stats_t *out)
 {
     *out = w->stats;
     out->positions_pending = w->nrows;
+    out->vitals_pending = w->vit.n;
+    out->ecg_pending = w->ecg.n;
 }
 
 static void maybe_finish_close(db_writer_t *w)
@@ -619,6 +828,10 @@ static void maybe_finish_close(db_writer_t *w)
     void (*cb)(void *) = w->on_closed;
     void *ctx = w->closed_ctx;
     free(w->rows);
+    for (size_t i = 0; i < w->ecg.n; i++)
+        free(w->ecg.a[i].frame);
+    free(w->ecg.a);
+    free(w->vit.a);
     free(w->snaps);
     free(w->min_left);
     free(w->dead_letter_path);

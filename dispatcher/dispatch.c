@@ -890,6 +890,45 @@ void dispatch_uplink_durable(dispatch_t *d, vehicle_t *v, uint64_t seq)
     }
 }
 
+/* The incident vitals belong to: the one named, if the unit serves or served it, else the one
+ * the unit serves now ("" if none). Vitals are never dropped for a wrong incident id: they
+ * are the patient's, whatever the crew's tablet said. */
+static const char *vitals_incident(dispatch_t *d, const vehicle_t *v, const char *named)
+{
+    if (named && named[0] && incident_table_find(d->incidents, named))
+        return incident_table_find(d->incidents, named)->id;
+    return v->incident;
+}
+
+static int deferred(dispatch_t *d, vehicle_t *v, uint64_t seq)
+{
+    v->refuse_from = seq;
+    d->stats.uplink_deferred++;
+    return GL_EAGAIN;
+}
+
+int dispatch_uplink_vitals(dispatch_t *d, vehicle_t *v, uint64_t seq, const char *incident_id,
+                           const vital_reading_t *r, size_t n, int64_t now_ms)
+{
+    if (d->hooks.vitals &&
+        d->hooks.vitals(d->ctx, v, seq, vitals_incident(d, v, incident_id), r, n, now_ms))
+        return deferred(d, v, seq);
+    d->stats.vitals_received += n;
+    mark_processed(v, seq);
+    return 0;
+}
+
+int dispatch_uplink_ecg(dispatch_t *d, vehicle_t *v, uint64_t seq, const char *incident_id,
+                        const ecg_meta_t *m, const void *frame, size_t len, int64_t now_ms)
+{
+    if (d->hooks.ecg &&
+        d->hooks.ecg(d->ctx, v, seq, vitals_incident(d, v, incident_id), m, frame, len, now_ms))
+        return deferred(d, v, seq);
+    d->stats.ecg_frames_received++;
+    mark_processed(v, seq);
+    return 0;
+}
+
 /* ---- periodic work ------------------------------------------------------------------------ */
 
 void dispatch_resend_pending(dispatch_t *d, int64_t now_ms)
@@ -925,17 +964,26 @@ void dispatch_tick(dispatch_t *d, int64_t now_ms)
         if (incident_is_open(inc->state))
             golden_alerts(d, inc, now_ms);
     }
+    int newly_stale = 0;
+    const char *first_stale = NULL;
     for (uint32_t s = 0; s < fleet_count(d->fleet); s++) {
         vehicle_t *v = fleet_at(d->fleet, s);
         int stale = fleet_is_stale(v, now_ms, d->params.match.stale_ms);
         if (stale != v->stale) {
             v->stale = stale;
-            if (stale)
-                LOG_WARN("fleet", "veh=%s stale: no fix for %" PRId64 " s", v->id,
-                         d->params.match.stale_ms / 1000);
+            if (stale && newly_stale++ == 0)
+                first_stale = v->id;
             notify_vehicle(d, v);
         }
         if (v->npending && now_ms - v->downlink_sent_ms >= d->params.downlink_resend_ms)
             send_pending(d, v, now_ms);
     }
+    /* One line per tick, not one per unit: a network outage makes the whole fleet stale at
+     * once. */
+    if (newly_stale == 1)
+        LOG_WARN("fleet", "veh=%s stale: no fix for %" PRId64 " s", first_stale,
+                 d->params.match.stale_ms / 1000);
+    else if (newly_stale > 1)
+        LOG_WARN("fleet", "%d units stale (veh=%s and others): no fix for %" PRId64 " s",
+                 newly_stale, first_stale, d->params.match.stale_ms / 1000);
 }

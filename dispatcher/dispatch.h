@@ -32,6 +32,24 @@ typedef struct dispatch_params {
     int64_t downlink_resend_ms;  /* unacknowledged Assignment/Cancel are sent again after this */
 } dispatch_params_t;
 
+/* One vital-sign reading as a unit sent it (IEEE 11073 code; NaN value = not available). */
+typedef struct vital_reading {
+    uint32_t mdc_code;
+    float value;
+    uint32_t unit_code;          /* 0 = implied by the code */
+    int64_t measured_ms;
+} vital_reading_t;
+
+/* What identifies and orders an ECG frame without decoding its samples. */
+typedef struct ecg_meta {
+    int64_t first_sample_ms;
+    uint64_t first_sample_index; /* 0 when the unit did not number its stream */
+    int has_index;
+    uint32_t sample_rate_hz;
+    uint32_t leads;
+    uint32_t samples_per_lead;
+} ecg_meta_t;
+
 /* What the core asks of the outside world. Every hook may be NULL. Pointers are borrowed. */
 typedef struct dispatch_hooks {
     /* Send a downlink message (new or repeated) to unit `v`; `inc` is the incident it concerns
@@ -47,6 +65,13 @@ typedef struct dispatch_hooks {
     int (*position)(void *ctx, const vehicle_t *v, uint64_t seq, double lat, double lon,
                      int64_t fix_ms, int64_t rx_ms, float speed, float heading, float hdop,
                      int late);
+    /* Vital-sign readings of one envelope, to keep per incident (`incident` may be ""). Returns
+     * 0, or non-zero when there is no room now (deferred, like a position). */
+    int (*vitals)(void *ctx, const vehicle_t *v, uint64_t seq, const char *incident,
+                  const struct vital_reading *r, size_t n, int64_t rx_ms);
+    /* One ECG frame (its protobuf bytes, borrowed) and what indexes it. Same return. */
+    int (*ecg)(void *ctx, const vehicle_t *v, uint64_t seq, const char *incident,
+               const struct ecg_meta *m, const void *frame, size_t len, int64_t rx_ms);
     /* Something the consoles may want to see. */
     void (*incident_changed)(void *ctx, const incident_t *inc);
     void (*vehicle_changed)(void *ctx, const vehicle_t *v);
@@ -76,6 +101,7 @@ typedef struct dispatch_stats {
     unsigned long long uplink_malformed;   /* counted by the bus, kept here for one place */
     unsigned long long fixes[GPS_VERDICT_COUNT];
     unsigned long long status_refused;
+    unsigned long long vitals_received, ecg_frames_received;
     unsigned long long journal_errors;
 } dispatch_stats_t;
 
@@ -157,6 +183,12 @@ gps_verdict_t dispatch_uplink_fix(dispatch_t *d, vehicle_t *v, uint64_t seq, dou
 int dispatch_uplink_status(dispatch_t *d, vehicle_t *v, uint64_t seq, vehicle_status_t st,
                            const char *incident_id, int64_t at_ms, int64_t now_ms);
 void dispatch_uplink_ack(dispatch_t *d, vehicle_t *v, uint64_t seq, uint64_t up_to);
+/* Vitals and ECG (already validated by the bus): kept for the incident named, or else the one
+ * the unit serves. Return 0, or GL_EAGAIN when deferred (no room in the write buffer). */
+int dispatch_uplink_vitals(dispatch_t *d, vehicle_t *v, uint64_t seq, const char *incident_id,
+                           const vital_reading_t *r, size_t n, int64_t now_ms);
+int dispatch_uplink_ecg(dispatch_t *d, vehicle_t *v, uint64_t seq, const char *incident_id,
+                        const ecg_meta_t *m, const void *frame, size_t len, int64_t now_ms);
 
 /*
  * Marks v's uplink durable up to `seq` (its position history is in PostGIS) and acknowledges

@@ -342,6 +342,14 @@ void ws_broadcast(ws_t *w, json_t *event)
     free(text);
 }
 
+int ws_has_subscribers(const ws_t *w)
+{
+    for (const struct session *s = w ? w->sessions : NULL; s; s = s->next)
+        if (s->subscribed)
+            return 1;
+    return 0;
+}
+
 int ws_session_count(const ws_t *w)
 {
     return w ? w->nsessions : 0;

@@ -31,6 +31,9 @@ int ws_open(uv_loop_t *loop, const char *iface, int port, const char *token, api
 /* Sends `event` (borrowed) to every subscribed session. */
 void ws_broadcast(ws_t *w, json_t *event);
 
+/* 1 if any session asked for pushed events (so there is someone to build them for). */
+int ws_has_subscribers(const ws_t *w);
+
 /* Sessions now open (authenticated or not). */
 int ws_session_count(const ws_t *w);
 

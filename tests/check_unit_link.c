@@ -128,15 +128,25 @@ static size_t assignment(unsigned char *out, size_t cap, const char *topic, cons
     return downlink(out, cap, topic, &dl);
 }
 
+static size_t cancel_at(unsigned char *out, size_t cap, const char *veh, uint64_t seq,
+                        const char *inc, int64_t sent_at);
+
 static size_t cancel(unsigned char *out, size_t cap, const char *veh, uint64_t seq,
                      const char *inc)
+{
+    return cancel_at(out, cap, veh, seq, inc, T0);
+}
+
+/* A Cancel sent at `sent_at` (a dispatcher that restarted sends later than before). */
+static size_t cancel_at(unsigned char *out, size_t cap, const char *veh, uint64_t seq,
+                        const char *inc, int64_t sent_at)
 {
     Goldline__Cancel c = GOLDLINE__CANCEL__INIT;
     c.incident_id = (char *)inc;
     Goldline__Downlink dl = GOLDLINE__DOWNLINK__INIT;
     dl.vehicle_id = (char *)veh;
     dl.seq = seq;
-    dl.sent_at_ms = T0;
+    dl.sent_at_ms = sent_at;
     dl.body_case = GOLDLINE__DOWNLINK__BODY_CANCEL;
     dl.cancel = &c;
     return downlink(out, cap, veh, &dl);
@@ -276,9 +286,10 @@ START_TEST(test_resend_until_acked_with_same_bytes)
     ck_assert_int_eq(memcmp(io_state.buf[3], io_state.buf[0], io_state.len[0]), 0);
     io_state.now = T0 + 3200;
     unit_session_tick(s);
-    ck_assert_int_eq(io_state.n, 6); /* seqs 2 and 3, byte for byte: same seq and sent_at */
-    ck_assert_int_eq(memcmp(io_state.buf[4], io_state.buf[1], io_state.len[1]), 0);
-    ck_assert_int_eq(memcmp(io_state.buf[5], io_state.buf[2], io_state.len[2]), 0);
+    /* seqs 2 and 3, byte for byte (same seq and sent_at), the newest position first */
+    ck_assert_int_eq(io_state.n, 6);
+    ck_assert_int_eq(memcmp(io_state.buf[4], io_state.buf[2], io_state.len[2]), 0);
+    ck_assert_int_eq(memcmp(io_state.buf[5], io_state.buf[1], io_state.len[1]), 0);
 
     /* No Ack came: each resent envelope now waits twice as long (6 s, then 12 s at most). */
     io_state.now = T0 + 8999;
@@ -289,7 +300,8 @@ START_TEST(test_resend_until_acked_with_same_bytes)
     ck_assert_int_eq(io_state.n, 7);
     ck_assert_int_eq(memcmp(io_state.buf[6], io_state.buf[0], io_state.len[0]), 0);
 
-    /* The dispatcher acknowledges up to 2: they are dropped, 3 keeps its schedule. */
+    /* The dispatcher acknowledges up to 2, its first Ack after 9 s of silence (the link is
+     * back): they are dropped and 3 goes again at once, its backoff started over. */
     size_t n = dispatcher_ack(msg, sizeof msg, "A1", 2);
     ck_assert_int_eq(unit_session_on_downlink(s, msg, n), 0);
     unit_session_stats_t st;
@@ -297,38 +309,44 @@ START_TEST(test_resend_until_acked_with_same_bytes)
     ck_assert_uint_eq(st.acked, 2);
     ck_assert_uint_eq(st.queued, 1);
     ck_assert_uint_eq(st.acks_sent, 0); /* a downlink Ack is not acknowledged */
-    io_state.now = T0 + 9199;
-    unit_session_tick(s);
-    ck_assert_int_eq(io_state.n, 7);
-    io_state.now = T0 + 9200;
-    unit_session_tick(s);
+    ck_assert_uint_eq(st.reconnects, 1);
     ck_assert_int_eq(io_state.n, 8);
     Goldline__Uplink *u = sent(7);
     ck_assert_uint_eq(u->seq, 3);
     ck_assert_int_eq(u->sent_at_ms, T0 + 200);
     goldline__uplink__free_unpacked(u, NULL);
-    /* Its third wait is capped at 12 s. */
-    io_state.now = T0 + 9200 + 11999;
-    unit_session_tick(s);
-    ck_assert_int_eq(io_state.n, 8);
-    io_state.now = T0 + 9200 + 12000;
-    unit_session_tick(s);
-    ck_assert_int_eq(io_state.n, 9);
-
-    /* A repeated, older Ack changes nothing; the one covering 3 empties the queue. */
+    /* A repeated, older Ack soon after is no silence and changes nothing. */
+    io_state.now = T0 + 9100;
     n = dispatcher_ack(msg, sizeof msg, "A1", 1);
     ck_assert_int_eq(unit_session_on_downlink(s, msg, n), 0);
     unit_session_get_stats(s, &st);
     ck_assert_uint_eq(st.queued, 1);
+    ck_assert_uint_eq(st.reconnects, 1);
+    ck_assert_int_eq(io_state.n, 8);
+    /* Its next wait is 6 s, then capped at 12 s. */
+    io_state.now = T0 + 9000 + 5999;
+    unit_session_tick(s);
+    ck_assert_int_eq(io_state.n, 8);
+    io_state.now = T0 + 9000 + 6000;
+    unit_session_tick(s);
+    ck_assert_int_eq(io_state.n, 9);
+    io_state.now = T0 + 15000 + 11999;
+    unit_session_tick(s);
+    ck_assert_int_eq(io_state.n, 9);
+    io_state.now = T0 + 15000 + 12000;
+    unit_session_tick(s);
+    ck_assert_int_eq(io_state.n, 10);
+
+    /* The Ack covering 3 empties the queue: nothing is left to resend. */
     n = dispatcher_ack(msg, sizeof msg, "A1", 3);
     ck_assert_int_eq(unit_session_on_downlink(s, msg, n), 0);
     unit_session_get_stats(s, &st);
     ck_assert_uint_eq(st.queued, 0);
     ck_assert_uint_eq(st.acked, 3);
-    ck_assert_uint_eq(st.resent, 6);
+    ck_assert_uint_eq(st.resent, 7);
     io_state.now += 60000;
     unit_session_tick(s);
-    ck_assert_int_eq(io_state.n, 9);
+    ck_assert_int_eq(io_state.n, 10);
     unit_session_free(s);
 }
 END_TEST
@@ -348,17 +366,120 @@ START_TEST(test_refused_send_stays_queued_and_bounded)
     ck_assert_uint_eq(st.send_errors, 6);
     ck_assert_uint_eq(st.queued, 4);
     ck_assert_uint_eq(st.dropped, 2);
-    /* The socket is back: the status (seq 1) and the newest three fixes (4..6) go again. */
+    /* The socket is back: the newest fix (6) first, then the status (seq 1) and fixes 4, 5. */
     io_state.fail = 0;
     io_state.now += 3000;
     unit_session_tick(s);
     ck_assert_int_eq(io_state.n, 4);
-    uint64_t want[] = {1, 4, 5, 6};
+    uint64_t want[] = {6, 1, 4, 5};
     for (int i = 0; i < 4; i++) {
         Goldline__Uplink *u = sent(i);
         ck_assert_uint_eq(u->seq, want[i]);
         goldline__uplink__free_unpacked(u, NULL);
     }
+    unit_session_free(s);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- session: sealed */
+
+START_TEST(test_sealed_session)
+{
+    seal_key_t key, other;
+    ck_assert_int_eq(seal_key_generate(&key), 0);
+    ck_assert_int_eq(seal_key_generate(&other), 0);
+    unit_session_io_t io = {fake_send, fake_now, NULL};
+    unit_session_opts_t o = {.first_seq = 1, .key = &key};
+    unit_session_t *s = NULL;
+    ck_assert_int_eq(unit_session_new_opts("A1", &o, &io, on_order, NULL, &s), 0);
+    ck_assert_int_eq(unit_session_sealed(s), 1);
+
+    /* Uplink: sealed, opens with the key to the envelope; vitals and ECG go the same way. */
+    unit_fix_t fix;
+    unit_fix_init(&fix, 26.0, 116.0, T0);
+    ck_assert_int_eq(unit_session_send_fix(s, &fix), 0);
+    Goldline__EcgFrame ecg = GOLDLINE__ECG_FRAME__INIT;
+    uint32_t codes[2] = {131329, 131330};
+    int32_t samples[6] = {10, 1, -1, 20, 2, -2};
+    ecg.n_lead_codes = 2;
+    ecg.lead_codes = codes;
+    ecg.sample_rate_hz = 500;
+    ecg.uv_per_lsb = 5;
+    ecg.first_sample_ms = T0;
+    ecg.samples_per_lead = 3;
+    ecg.n_samples = 6;
+    ecg.samples = samples;
+    ck_assert_int_eq(unit_session_send_ecg(s, &ecg), 0);
+    ecg.n_samples = 5; /* not lead count x samples_per_lead */
+    ck_assert_int_eq(unit_session_send_ecg(s, &ecg), GL_EINVAL);
+    Goldline__VitalsNumerics v = GOLDLINE__VITALS_NUMERICS__INIT;
+    ck_assert_int_eq(unit_session_send_vitals(s, &v), GL_EINVAL); /* no numeric */
+    ck_assert_int_eq(io_state.n, 2);
+    unsigned char plain[512];
+    size_t plen;
+    ck_assert_int_eq(seal_is_sealed(SEAL_UPLINK, io_state.buf[0], io_state.len[0]), 1);
+    ck_assert_int_eq(seal_open(&other, SEAL_UPLINK, io_state.buf[0], io_state.len[0], plain,
+                               sizeof plain, &plen),
+                     GL_EACCES);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(seal_open(&key, SEAL_UPLINK, io_state.buf[i], io_state.len[i], plain,
+                                   sizeof plain, &plen),
+                         0);
+        Goldline__Uplink *u = goldline__uplink__unpack(NULL, plen, plain);
+        ck_assert_ptr_nonnull(u);
+        ck_assert_uint_eq(u->seq, (uint64_t)i + 1);
+        ck_assert_int_eq(u->body_case,
+                         i == 0 ? GOLDLINE__UPLINK__BODY_GPS : GOLDLINE__UPLINK__BODY_ECG);
+        if (i == 1) {
+            ck_assert_uint_eq(u->ecg->n_samples, 6);
+            ck_assert_int_eq(u->ecg->samples[5], -2);
+        }
+        goldline__uplink__free_unpacked(u, NULL);
+    }
+
+    /* Downlink: a sealed Assignment is handed on once and acknowledged (sealed). */
+    unsigned char clear[512], msg[600], bad[600];
+    size_t cn = assignment(clear, sizeof clear, "A1", "A1", 5, "I-5", 26.1, 116.1);
+    size_t n;
+    ck_assert_int_eq(seal_seal(&key, SEAL_DOWNLINK, "A1", clear + 3, cn - 3, msg, sizeof msg, &n),
+                     0);
+    ck_assert_int_eq(unit_session_on_downlink(s, msg, n), 0);
+    ck_assert_int_eq(norders, 1);
+    ck_assert_str_eq(order_incident[0], "I-5");
+    ck_assert_int_eq(io_state.n, 3);
+    ck_assert_int_eq(seal_open(&key, SEAL_UPLINK, io_state.buf[2], io_state.len[2], plain,
+                               sizeof plain, &plen),
+                     0);
+    /* Replayed byte for byte: it opens, and the seq check refuses it (not handed on). */
+    ck_assert_int_eq(unit_session_on_downlink(s, msg, n), GL_EDUP);
+    ck_assert_int_eq(norders, 1);
+    /* Forged (another key) and tampered (any flipped bit after the topic): refused, counted. */
+    size_t f;
+    ck_assert_int_eq(seal_seal(&other, SEAL_DOWNLINK, "A1", clear + 3, cn - 3, bad, sizeof bad,
+                               &f),
+                     0);
+    ck_assert_int_eq(unit_session_on_downlink(s, bad, f), GL_EACCES);
+    int refused = 0;
+    for (size_t i = 3 + 6; i < n; i += 7) {
+        memcpy(bad, msg, n);
+        bad[i] ^= 0x20;
+        ck_assert_int_eq(unit_session_on_downlink(s, bad, n), GL_EACCES);
+        refused++;
+    }
+    /* An unsealed envelope is refused by a sealed unit. */
+    ck_assert_int_eq(unit_session_on_downlink(s, clear, cn), GL_EPROTO);
+    ck_assert_int_eq(norders, 1);
+    unit_session_stats_t st;
+    unit_session_get_stats(s, &st);
+    ck_assert_uint_eq(st.forged, (uint64_t)refused + 1);
+    ck_assert_uint_eq(st.malformed, 1);
+    ck_assert_uint_eq(st.duplicates, 1);
+    unit_session_free(s);
+
+    /* An unsealed unit refuses sealed downlink (it has no key to open it). */
+    s = new_session("A1", 1, 0);
+    ck_assert_int_eq(unit_session_sealed(s), 0);
+    ck_assert_int_eq(unit_session_on_downlink(s, msg, n), GL_EPROTO);
     unit_session_free(s);
 }
 END_TEST
@@ -441,11 +562,21 @@ START_TEST(test_late_repeat_below_highest_is_handled_once)
     ck_assert_int_eq(unit_session_on_downlink(s, msg, n), 0);
     ck_assert_int_eq(unit_session_on_downlink(s, msg, n), GL_EDUP);
     ck_assert_int_eq(norders, 4);
+    /* 64 below, sent no later than seq 200: a replay of an old message, refused unacknowledged. */
+    int acks = io_state.n;
     n = cancel(msg, sizeof msg, "A1", 136, "I-136");
+    ck_assert_int_eq(unit_session_on_downlink(s, msg, n), GL_EDUP);
+    ck_assert_int_eq(norders, 4);
+    ck_assert_int_eq(io_state.n, acks);
+    unit_session_stats_t st;
+    unit_session_get_stats(s, &st);
+    ck_assert_uint_eq(st.replayed, 1);
+    /* The same seq sent later than seq 200 was: the dispatcher started over. */
+    n = cancel_at(msg, sizeof msg, "A1", 136, "I-136", T0 + 1);
     ck_assert_int_eq(unit_session_on_downlink(s, msg, n), 0);
     ck_assert_int_eq(norders, 5);
     ck_assert_uint_eq(unit_session_downlink_seq(s), 136);
-    n = cancel(msg, sizeof msg, "A1", 1, "I-1");
+    n = cancel_at(msg, sizeof msg, "A1", 1, "I-1", T0 + 2);
     ck_assert_int_eq(unit_session_on_downlink(s, msg, n), 0);
     ck_assert_int_eq(unit_session_on_downlink(s, msg, n), GL_EDUP);
     ck_assert_int_eq(norders, 6);
@@ -702,6 +833,7 @@ static Suite *unit_link_suite(void)
     tcase_add_test(down, test_assignment_handled_once_and_reacked);
     tcase_add_test(down, test_late_repeat_below_highest_is_handled_once);
     tcase_add_test(down, test_unknown_body_is_ignored_not_acked);
+    tcase_add_test(down, test_sealed_session);
     suite_add_tcase(s, down);
     TCase *errors = tcase_create("Errors");
     tcase_add_checked_fixture(errors, setup, teardown);

@@ -7,6 +7,12 @@
  *
  * Wire timestamps (sent_at, fix time, status at_ms) are wall time even when simulated time runs
  * faster, because the dispatcher refuses fixes from the future.
+ *
+ * With --vitals, a unit with a patient (on scene and transporting) streams vitals through the
+ * same unit session as its fixes (vitals_stream.h, polled by a 100 ms timer with the wall
+ * clock): a chest_pain case the real MI record of --ecg-record (opened once at start; without
+ * it, the generator with anterior ST elevation), any other case the generator. Off by default,
+ * so the ingest benchmark's load is unchanged.
  */
 #include "config.h"
 #include "err.h"
@@ -15,6 +21,7 @@
 #include "log.h"
 #include "timeutil.h"
 #include "unit_link.h"
+#include "vitals_stream.h"
 
 #include <inttypes.h>
 #include <stddef.h>
@@ -24,6 +31,7 @@
 #include <uv.h>
 
 #define SIM_TICK_MS 100
+#define VITALS_TICK_MS 100
 
 struct fleet_config {
     char uplink_url[256];
@@ -43,6 +51,8 @@ struct fleet_config {
     long long first_seq;
     long long seed;
     int print_sql;
+    int vitals;
+    char ecg_record[512];
     char log_level[16];
 };
 
@@ -75,13 +85,34 @@ static const gl_cfg_option_t options[] = {
     OPT("seed", GL_CFG_INT, "1", 0, 4e15, seed, "random seed (placement, phases, jitter)"),
     OPT("print-sql", GL_CFG_BOOL, "false", 0, 0, print_sql,
         "print SQL that seeds stations and vehicles, then exit"),
+    OPT("vitals", GL_CFG_BOOL, "false", 0, 0, vitals,
+        "units with a patient stream vitals and ECG (off: GPS and statuses only)"),
+    OPT("ecg-record", GL_CFG_STR, "", 0, 0, ecg_record,
+        "WFDB record for chest-pain patients, e.g. ../shared/data/ecg/s0010_re "
+        "(default: the generator with ST elevation)"),
     OPT("log-level", GL_CFG_STR, "info", 0, 0, log_level, "err, warn, info or debug"),
     {NULL, 0, NULL, 0, 0, 0, 0, 0, NULL},
 };
 
+struct fleet_app;
+
+/* What goldline-fleet keeps per unit beside the simulation's sim_unit_t (its `user`). */
+struct fleet_unit {
+    struct fleet_app *app;
+    sim_unit_t *u;
+    unit_session_t *s;
+    vitals_stream_t *vitals; /* while the unit has a patient and --vitals is on */
+};
+
 struct fleet_app {
     uv_loop_t loop;
-    uv_timer_t sim_timer, fix_timer;
+    uv_timer_t sim_timer, fix_timer, vitals_timer;
+    struct fleet_unit *fu; /* one per unit, in fleet_sim order */
+    size_t nfu;
+    wfdb_record_t *ecg_rec; /* --ecg-record, NULL without */
+    size_t vitals_active;   /* units streaming now */
+    uint64_t vitals_seed;
+    gl_log_burst_t vitals_burst;
     uv_signal_t sigint, sigterm;
     unit_link_t *link;
     fleet_sim_t *sim;
@@ -90,33 +121,121 @@ struct fleet_app {
     int stopping;
 };
 
+/* ---- vitals ---------------------------------------------------------------------------- */
+
+static void note_vitals_rc(struct fleet_unit *fu, int rc)
+{
+    unsigned long suppressed;
+    if (rc < 0 && gl_log_burst_allow(&fu->app->vitals_burst, gl_now_ms(), 10000, &suppressed))
+        LOG_WARN("fleet", "veh=%s inc=%s vitals not sent: %s (%lu more since the last line)",
+                 fu->u->spec.id, fu->u->incident, gl_strerror(rc), suppressed);
+}
+
+static int sink_ecg(const Goldline__EcgFrame *f, void *ctx)
+{
+    struct fleet_unit *fu = ctx;
+    note_vitals_rc(fu, unit_session_send_ecg(fu->s, f));
+    return 0;
+}
+
+static int sink_numerics(const Goldline__VitalsNumerics *m, void *ctx)
+{
+    struct fleet_unit *fu = ctx;
+    if (m->n_numerics > 0)
+        note_vitals_rc(fu, unit_session_send_vitals(fu->s, m));
+    return 0;
+}
+
+/* Starts or stops the unit's vitals stream to match its state (fleet_sim_vitals_source). */
+static void update_vitals(struct fleet_unit *fu)
+{
+    struct fleet_app *app = fu->app;
+    sim_vitals_t src = fleet_sim_vitals_source(fu->u);
+    if (src == SIM_VITALS_NONE) {
+        if (fu->vitals) {
+            vitals_stream_free(fu->vitals);
+            fu->vitals = NULL;
+            app->vitals_active--;
+            LOG_DEBUG("fleet", "veh=%s vitals stopped", fu->u->spec.id);
+        }
+        return;
+    }
+    if (fu->vitals)
+        return; /* the same patient, still streaming */
+    int64_t now = gl_now_ms();
+    uint64_t seed = app->vitals_seed++;
+    int rc;
+    if (src == SIM_VITALS_RECORD && app->ecg_rec) {
+        char err[256];
+        rc = vitals_stream_new_record(NULL, app->ecg_rec, seed, now, &fu->vitals, err, sizeof err);
+        if (rc < 0)
+            LOG_ERR("fleet", "veh=%s inc=%s no ECG replay: %s", fu->u->spec.id, fu->u->incident,
+                    err);
+    } else {
+        vitals_gen_params_t gp;
+        vitals_gen_params_default(&gp);
+        gp.seed = seed;
+        if (src == SIM_VITALS_RECORD) { /* chest pain without a record: a generated STEMI */
+            gp.st_territory = VITALS_ST_ANTERIOR;
+            gp.st_uv = 250;
+        }
+        rc = vitals_stream_new_gen(NULL, &gp, now, &fu->vitals);
+        if (rc < 0)
+            LOG_ERR("fleet", "veh=%s inc=%s no vitals generator: %s", fu->u->spec.id,
+                    fu->u->incident, gl_strerror(rc));
+    }
+    if (rc == 0) {
+        app->vitals_active++;
+        LOG_INFO("fleet", "veh=%s inc=%s vitals from %s", fu->u->spec.id, fu->u->incident,
+                 src == SIM_VITALS_RECORD && app->ecg_rec ? "the ECG record" : "the generator");
+    }
+}
+
+static void on_vitals_tick(uv_timer_t *t)
+{
+    struct fleet_app *app = t->data;
+    if (app->vitals_active == 0)
+        return;
+    int64_t now = gl_now_ms();
+    for (size_t i = 0; i < app->nfu; i++) {
+        struct fleet_unit *fu = &app->fu[i];
+        if (!fu->vitals)
+            continue;
+        vitals_stream_sink_t sink = {sink_ecg, sink_numerics, fu};
+        vitals_stream_set_incident(fu->vitals, fu->u->incident);
+        vitals_stream_poll(fu->vitals, now, &sink);
+    }
+}
+
+/* ---- statuses and orders ----------------------------------------------------------------- */
+
 static void on_sim_status(sim_unit_t *u, unit_status_t st, const char *incident_id, void *ctx)
 {
-    unit_session_t *s = u->user;
+    struct fleet_unit *fu = u->user;
     LOG_INFO("fleet", "veh=%s inc=%s status=%s", u->spec.id, incident_id[0] ? incident_id : "-",
              unit_status_name(st));
-    if (!s)
+    if (!fu || !fu->s)
         return;
-    int rc = unit_session_send_status(s, st, incident_id, gl_now_ms());
+    int rc = unit_session_send_status(fu->s, st, incident_id, gl_now_ms());
     if (rc < 0)
         LOG_ERR("fleet", "veh=%s status=%s not sent: %s", u->spec.id, unit_status_name(st),
                 gl_strerror(rc));
+    if (fu->app->cfg->vitals)
+        update_vitals(fu);
 }
 
 static void on_order(unit_session_t *s, const unit_order_t *o, void *ctx)
 {
-    struct fleet_app *app = ctx;
-    sim_unit_t *u = NULL;
-    for (size_t i = 0; i < fleet_sim_count(app->sim) && !u; i++)
-        if (fleet_sim_at(app->sim, i)->user == s)
-            u = fleet_sim_at(app->sim, i);
-    if (!u)
-        return;
+    struct fleet_unit *fu = ctx;
+    struct fleet_app *app = fu->app;
+    sim_unit_t *u = fu->u;
     int rc;
     if (o->kind == UNIT_ORDER_ASSIGN) {
         LOG_INFO("fleet", "veh=%s inc=%s assigned (seq=%" PRIu64 ")", u->spec.id, o->incident_id,
                  o->seq);
         rc = fleet_sim_assign(app->sim, u, o->incident_id, o->lat, o->lon);
+        if (rc == 0)
+            snprintf(u->complaint, sizeof u->complaint, "%s", o->complaint);
     } else {
         LOG_INFO("fleet", "veh=%s inc=%s cancelled (seq=%" PRIu64 ")", u->spec.id,
                  o->incident_id, o->seq);
@@ -145,8 +264,9 @@ static void on_fix_tick(uv_timer_t *t)
         sim_unit_t *u = fleet_sim_at(app->sim, i);
         unit_fix_t fix;
         fleet_sim_fix(app->sim, u, now, &fix);
-        if (u->user)
-            unit_session_send_fix(u->user, &fix);
+        struct fleet_unit *fu = u->user;
+        if (fu && fu->s)
+            unit_session_send_fix(fu->s, &fix);
     }
 }
 
@@ -169,6 +289,7 @@ static void stop(struct fleet_app *app)
              st.units.dropped, st.units.orders, st.units.malformed + st.unroutable);
     uv_close((uv_handle_t *)&app->sim_timer, NULL);
     uv_close((uv_handle_t *)&app->fix_timer, NULL);
+    uv_close((uv_handle_t *)&app->vitals_timer, NULL);
     uv_close((uv_handle_t *)&app->sigint, NULL);
     uv_close((uv_handle_t *)&app->sigterm, NULL);
     unit_link_close(app->link, on_link_closed, app);
@@ -239,16 +360,28 @@ static int run(struct fleet_app *app, const sim_unit_spec_t *units, size_t nunit
     if (rc < 0)
         return rc;
     uint64_t first_seq = cfg->first_seq > 0 ? (uint64_t)cfg->first_seq : (uint64_t)gl_now_ms();
+    app->fu = calloc(nunits ? nunits : 1, sizeof *app->fu);
+    if (!app->fu) {
+        unit_link_close(app->link, on_link_closed, app);
+        return GL_ENOMEM;
+    }
+    app->nfu = nunits;
+    app->vitals_seed = (uint64_t)cfg->seed * 1000003u;
     for (size_t i = 0; i < nunits; i++) {
-        sim_unit_t *u;
+        sim_unit_t *u = NULL;
         unit_session_t *s;
-        if ((rc = fleet_sim_add_unit(app->sim, &units[i], &u)) < 0 ||
-            (rc = unit_link_add_unit(app->link, units[i].id, first_seq, on_order, app, &s)) < 0) {
+        struct fleet_unit *fu = &app->fu[i];
+        fu->app = app;
+        rc = fleet_sim_add_unit(app->sim, &units[i], &u);
+        fu->u = u;
+        if (rc < 0 ||
+            (rc = unit_link_add_unit(app->link, units[i].id, first_seq, on_order, fu, &s)) < 0) {
             LOG_ERR("fleet", "veh=%s cannot be added: %s", units[i].id, gl_strerror(rc));
             unit_link_close(app->link, on_link_closed, app);
             return rc;
         }
-        u->user = s;
+        fu->s = s;
+        u->user = fu;
         /* A fresh simulator knows of no job: say so, so that the dispatcher's picture agrees. */
         unit_session_send_status(s, UNIT_STATUS_AVAILABLE, NULL, gl_now_ms());
     }
@@ -256,9 +389,13 @@ static int run(struct fleet_app *app, const sim_unit_spec_t *units, size_t nunit
              nhosp, first_seq, cfg->time_scale);
     uv_timer_init(&app->loop, &app->sim_timer);
     uv_timer_init(&app->loop, &app->fix_timer);
+    uv_timer_init(&app->loop, &app->vitals_timer);
     uv_signal_init(&app->loop, &app->sigint);
     uv_signal_init(&app->loop, &app->sigterm);
-    app->sim_timer.data = app->fix_timer.data = app->sigint.data = app->sigterm.data = app;
+    app->sim_timer.data = app->fix_timer.data = app->vitals_timer.data = app;
+    app->sigint.data = app->sigterm.data = app;
+    if (cfg->vitals)
+        uv_timer_start(&app->vitals_timer, on_vitals_tick, VITALS_TICK_MS, VITALS_TICK_MS);
     app->last_tick_ms = uv_now(&app->loop);
     uv_timer_start(&app->sim_timer, on_sim_tick, SIM_TICK_MS, SIM_TICK_MS);
     uv_timer_start(&app->fix_timer, on_fix_tick, 0, (uint64_t)cfg->fix_ms);
@@ -301,6 +438,17 @@ int main(int argc, char **argv)
 
     struct fleet_app app = {0};
     app.cfg = &cfg;
+    if (cfg.vitals && cfg.ecg_record[0]) {
+        char rerr[512];
+        if (vitals_stream_open_record(cfg.ecg_record, &app.ecg_rec, rerr, sizeof rerr) < 0) {
+            fprintf(stderr, "goldline-fleet: --ecg-record: %s\n", rerr);
+            free(units);
+            free(hosp);
+            return 2;
+        }
+    } else if (cfg.ecg_record[0]) {
+        fprintf(stderr, "goldline-fleet: --ecg-record is used only with --vitals\n");
+    }
     uv_loop_init(&app.loop);
     rc = run(&app, units, nunits, hosp, nhosp);
     if (rc < 0) {
@@ -311,6 +459,10 @@ int main(int argc, char **argv)
     int close_rc = uv_loop_close(&app.loop);
     if (close_rc != 0)
         LOG_ERR("fleet", "loop not empty at exit: %s", uv_strerror(close_rc));
+    for (size_t i = 0; i < app.nfu; i++)
+        vitals_stream_free(app.fu[i].vitals);
+    free(app.fu);
+    wfdb_record_free(app.ecg_rec);
     fleet_sim_free(app.sim);
     free(units);
     free(hosp);

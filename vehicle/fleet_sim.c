@@ -151,6 +151,13 @@ double fleet_sim_speed(const fleet_sim_t *sim, double leg_s, double phase)
            (1 + SIM_PROFILE_AMPLITUDE * sin(2 * M_PI * leg_s / SIM_PROFILE_PERIOD_S + phase));
 }
 
+sim_vitals_t fleet_sim_vitals_source(const sim_unit_t *u)
+{
+    if (u->state != SIM_STATE_ON_SCENE && u->state != SIM_STATE_TO_HOSPITAL)
+        return SIM_VITALS_NONE;
+    return strcmp(u->complaint, "chest_pain") == 0 ? SIM_VITALS_RECORD : SIM_VITALS_GEN;
+}
+
 /* The status a unit reports on entering a state. */
 static unit_status_t status_of(sim_state_t st)
 {
@@ -186,6 +193,7 @@ static void set_state(fleet_sim_t *sim, sim_unit_t *u, sim_state_t to)
     switch (to) {
     case SIM_STATE_PARKED:
         u->incident[0] = '\0';
+        u->complaint[0] = '\0';
         u->speed_mps = 0;
         break;
     case SIM_STATE_TO_SCENE:

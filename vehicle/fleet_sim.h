@@ -20,6 +20,12 @@
  * different per unit, so the fleet does not move in lockstep and every full two minutes of a leg
  * covers exactly avg * 120 s. The transport leg goes to the hospital nearest the scene, or back to
  * the unit's start point when no hospitals were given.
+ *
+ * Vitals. A unit has a patient from on_scene until the handover at the hospital (ON_SCENE and
+ * TO_HOSPITAL); fleet_sim_vitals_source() says what its monitor shows then: the real
+ * myocardial-infarction record for a chest_pain assignment, the physiological generator for
+ * any other complaint. The complaint is the owner's to set with the assignment (the simulation
+ * itself does not use it).
  */
 #ifndef GL_FLEET_SIM_H
 #define GL_FLEET_SIM_H
@@ -73,6 +79,8 @@ typedef struct sim_unit {
     double heading_deg;                 /* last course driven */
     sim_state_t state;
     char incident[UNIT_INCIDENT_MAX];   /* incident served, "" when none */
+    char complaint[16];                 /* of that incident ("chest_pain", ...), set by the owner;
+                                         * cleared when the unit parks */
     double dest_lat, dest_lon;          /* end of the current leg */
     double leg_s;                       /* simulated seconds driven on the current leg */
     double wait_s;                      /* time still to wait on scene / at hospital */
@@ -126,6 +134,15 @@ void fleet_sim_advance(fleet_sim_t *sim, double dt_s);
 
 /* The fix `u` would report now, stamped `fix_time_ms`; a standing unit's position gets jitter. */
 void fleet_sim_fix(fleet_sim_t *sim, const sim_unit_t *u, int64_t fix_time_ms, unit_fix_t *out);
+
+typedef enum sim_vitals {
+    SIM_VITALS_NONE = 0, /* no patient aboard */
+    SIM_VITALS_RECORD,   /* chest pain: the MI record (--ecg-record) */
+    SIM_VITALS_GEN,      /* any other complaint: the generator */
+} sim_vitals_t;
+
+/* What the unit's monitor shows now (see the top comment). */
+sim_vitals_t fleet_sim_vitals_source(const sim_unit_t *u);
 
 /* The speed of the profile after `leg_s` seconds on a leg with this phase (m/s). */
 double fleet_sim_speed(const fleet_sim_t *sim, double leg_s, double phase);

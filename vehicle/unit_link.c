@@ -144,6 +144,15 @@ fail_push:
 int unit_link_add_unit(unit_link_t *l, const char *id, uint64_t first_seq, unit_on_order on_order,
                        void *ctx, unit_session_t **out)
 {
+    if (first_seq == 0)
+        return GL_EINVAL;
+    unit_session_opts_t o = {.first_seq = first_seq};
+    return unit_link_add_unit_opts(l, id, &o, on_order, ctx, out);
+}
+
+int unit_link_add_unit_opts(unit_link_t *l, const char *id, const unit_session_opts_t *opts,
+                            unit_on_order on_order, void *ctx, unit_session_t **out)
+{
     if (l->closing || !id)
         return GL_EINVAL;
     size_t n = strlen(id);
@@ -162,7 +171,12 @@ int unit_link_add_unit(unit_link_t *l, const char *id, uint64_t first_seq, unit_
         return GL_ENOMEM;
     unit_session_io_t io = {io_send, io_now, l};
     unit_session_t *s;
-    int rc = unit_session_new(id, first_seq, &l->limits, &io, on_order, ctx, &s);
+    unit_session_opts_t o = {0};
+    if (opts)
+        o = *opts;
+    if (!o.limits)
+        o.limits = &l->limits;
+    int rc = unit_session_new_opts(id, &o, &io, on_order, ctx, &s);
     if (rc < 0)
         goto fail_session;
     /* The topic includes the NUL, so that "A1" does not also receive "A12"'s messages. */
@@ -201,6 +215,10 @@ void unit_link_get_stats(const unit_link_t *l, unit_link_stats_t *out)
         out->units.duplicates += s.duplicates;
         out->units.malformed += s.malformed;
         out->units.ignored += s.ignored;
+        out->units.forged += s.forged;
+        out->units.replayed += s.replayed;
+        out->units.spool_errors += s.spool_errors;
+        out->units.reconnects += s.reconnects;
         out->units.queued += s.queued;
     }
     out->unroutable = l->unroutable;

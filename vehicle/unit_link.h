@@ -8,7 +8,10 @@
  * unit ("<id>\0") and the link routes each downlink message to its unit by topic. A timer ticks
  * every session twice a second so that unacknowledged envelopes are resent.
  *
- * Send through the session: unit_session_send_fix(u, ...), unit_session_send_status(u, ...).
+ * Send through the session: unit_session_send_fix(u, ...), unit_session_send_status(u, ...),
+ * unit_session_send_vitals(u, ...), unit_session_send_ecg(u, ...). Units added with
+ * unit_link_add_unit() keep their queue in memory and are unsealed (the fleet simulator);
+ * unit_link_add_unit_opts() gives a unit an on-disk spool and/or a key.
  */
 #ifndef GL_UNIT_LINK_H
 #define GL_UNIT_LINK_H
@@ -48,13 +51,24 @@ typedef struct unit_link_stats {
 int unit_link_new(uv_loop_t *loop, const unit_link_config_t *cfg, unit_link_t **out);
 
 /*
- * Adds unit `id` (see unit_session_new for the id rules and `first_seq`) and subscribes to its
+ * Adds an unsealed unit `id` with an in-memory queue (see unit_session_new for the id rules and
+ * `first_seq`) and subscribes to its
  * topic. Its orders go to `on_order(session, order, ctx)`. The session belongs to the link: it is
  * valid until unit_link_close() and must not be freed by the caller. Returns 0 and the session in
  * *out (may be NULL), GL_EEXIST (id already added), GL_EINVAL, GL_ENOMEM or GL_EIO.
  */
 int unit_link_add_unit(unit_link_t *l, const char *id, uint64_t first_seq, unit_on_order on_order,
                        void *ctx, unit_session_t **out);
+
+/*
+ * Adds unit `id` with options (unit_session.h: first seq, key, spool path and bounds); the
+ * link's limits apply when opts->limits is NULL. A unit with a spool path continues its seqs
+ * from the spool and resends what it restored; a unit with a key seals its uplink and accepts
+ * only downlink messages sealed with that key. Returns as unit_link_add_unit(), and the spool's
+ * errors (GL_EPROTO, GL_EACCES, GL_ENOENT, GL_EIO; logged with the path).
+ */
+int unit_link_add_unit_opts(unit_link_t *l, const char *id, const unit_session_opts_t *opts,
+                            unit_on_order on_order, void *ctx, unit_session_t **out);
 
 /* The unit with this id, or NULL. */
 unit_session_t *unit_link_find(const unit_link_t *l, const char *id);

@@ -1,7 +1,8 @@
 /*
  * One unit's protocol state: seqs, the resend queue, downlink de-duplication and decoding (see
  * unit_session.h for the rules). Everything here is synchronous and socket-free; time comes from
- * the io clock, bytes leave through the io send function.
+ * the io clock, bytes leave through the io send function. Unacknowledged envelopes live either in
+ * the in-memory uplink_queue or in an on-disk spool (spool.h); the q_* helpers below hide which.
  */
 #include "unit_session.h"
 
@@ -13,13 +14,14 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BURST_MS 10000      /* one log line per burst of bad input, then one per 10 s */
 #define DOWN_WINDOW 64      /* downlink seqs below the highest one remembered */
-#define ENVELOPE_MAX 256    /* ids are bounded, so every uplink envelope fits */
+#define STACK_ENVELOPE 512 /* GpsFix, StatusChange and Ack envelopes (sealed) fit on the stack */
 
 #define XX(name, value, text)                                                                     \
     _Static_assert((int)UNIT_STATUS_##name == (int)GOLDLINE__VEHICLE_STATUS__##name,             \
@@ -31,7 +33,12 @@ struct unit_session {
     char id[UNIT_ID_MAX];
     size_t id_len;
     uint64_t next_seq;          /* seq of the next uplink envelope */
-    uplink_queue_t q;           /* sent, not yet acknowledged */
+    uplink_queue_t q;           /* sent, not yet acknowledged (no spool) */
+    spool_t *spool;             /* the on-disk spool, or NULL */
+    int sealed;                 /* 1: key below seals every envelope */
+    seal_key_t key;
+    int64_t last_ack_rx_ms;     /* when the last dispatcher Ack arrived; 0: never */
+    int64_t down_max_sent_at;   /* sent_at of the order with seq down_max */
     unit_session_limits_t lim;
     uint64_t down_max;          /* highest Assignment/Cancel seq received, 0 if none */
     uint64_t down_window;       /* bit i set: seq down_max - i was received */
@@ -41,6 +48,8 @@ struct unit_session {
     gl_log_burst_t bad_burst;   /* malformed downlink */
     gl_log_burst_t drop_burst;  /* queue overflow */
     gl_log_burst_t send_burst;  /* socket refused */
+    gl_log_burst_t forged_burst; /* downlink that did not authenticate, or replayed */
+    gl_log_burst_t spool_burst; /* spool write failures */
     unit_session_stats_t st;
 };
 
@@ -67,21 +76,21 @@ void unit_fix_init(unit_fix_t *f, double lat, double lon, int64_t fix_time_ms)
     f->satellites = -1;
 }
 
-int unit_session_new(const char *id, uint64_t first_seq, const unit_session_limits_t *limits,
-                     const unit_session_io_t *io, unit_on_order on_order, void *ctx,
-                     unit_session_t **out)
+int unit_session_new_opts(const char *id, const unit_session_opts_t *opts,
+                          const unit_session_io_t *io, unit_on_order on_order, void *ctx,
+                          unit_session_t **out)
 {
     size_t n = id ? strlen(id) : 0;
-    if (n == 0 || n >= UNIT_ID_MAX || first_seq == 0 || !io || !io->send || !io->now_ms)
+    if (n == 0 || n >= UNIT_ID_MAX || !io || !io->send || !io->now_ms)
         return GL_EINVAL;
     unit_session_t *s = calloc(1, sizeof *s);
     if (!s)
         return GL_ENOMEM;
     memcpy(s->id, id, n + 1);
     s->id_len = n;
-    s->next_seq = first_seq;
-    if (limits)
-        s->lim = *limits;
+    s->next_seq = opts && opts->first_seq ? opts->first_seq : 1;
+    if (opts && opts->limits)
+        s->lim = *opts->limits;
     if (!s->lim.queue_max)
         s->lim.queue_max = UNIT_QUEUE_MAX_DEFAULT;
     if (s->lim.resend_ms <= 0)
@@ -92,23 +101,82 @@ int unit_session_new(const char *id, uint64_t first_seq, const unit_session_limi
                                    : UNIT_RESEND_MAX_MS_DEFAULT;
     if (!s->lim.resend_batch)
         s->lim.resend_batch = UNIT_RESEND_BATCH_DEFAULT;
-    if (uplink_queue_init(&s->q, s->lim.queue_max) < 0) {
-        free(s);
-        return GL_ENOMEM;
+    if (opts && opts->key) {
+        s->key = *opts->key;
+        s->sealed = 1;
+    }
+    int rc;
+    if (opts && opts->spool_path) {
+        rc = spool_open(opts->spool_path, id, &opts->spool, &s->spool);
+        if (rc < 0)
+            goto fail;
+        /* A brand-new spool starts at first_seq; an old one continues above what it used. */
+        if (spool_next_seq(s->spool) > s->next_seq)
+            s->next_seq = spool_next_seq(s->spool);
+    } else if ((rc = uplink_queue_init(&s->q, s->lim.queue_max)) < 0) {
+        goto fail;
     }
     s->io = *io;
     s->on_order = on_order;
     s->ctx = ctx;
     *out = s;
     return 0;
+
+fail:
+    sodium_memzero(&s->key, sizeof s->key);
+    free(s);
+    return rc;
+}
+
+int unit_session_new(const char *id, uint64_t first_seq, const unit_session_limits_t *limits,
+                     const unit_session_io_t *io, unit_on_order on_order, void *ctx,
+                     unit_session_t **out)
+{
+    if (first_seq == 0)
+        return GL_EINVAL;
+    unit_session_opts_t o = {.first_seq = first_seq, .limits = limits};
+    return unit_session_new_opts(id, &o, io, on_order, ctx, out);
 }
 
 void unit_session_free(unit_session_t *s)
 {
     if (!s)
         return;
-    uplink_queue_close(&s->q);
+    if (s->spool)
+        spool_close(s->spool);
+    else
+        uplink_queue_close(&s->q);
+    sodium_memzero(&s->key, sizeof s->key);
     free(s);
+}
+
+int unit_session_sealed(const unit_session_t *s)
+{
+    return s->sealed;
+}
+
+/* ---- the queue of unacknowledged envelopes: in memory or spooled ---- */
+
+static size_t q_count(const unit_session_t *s)
+{
+    return s->spool ? spool_count(s->spool) : uplink_queue_count(&s->q);
+}
+
+static uplink_entry_t *q_at(const unit_session_t *s, size_t i)
+{
+    return s->spool ? spool_at(s->spool, i) : uplink_queue_at(&s->q, i);
+}
+
+static size_t q_ack(unit_session_t *s, uint64_t up_to)
+{
+    return s->spool ? spool_ack(s->spool, up_to) : uplink_queue_ack(&s->q, up_to);
+}
+
+/* Records that seqs below next_seq are used, for a restart (spool only). */
+static void q_note_seq(unit_session_t *s)
+{
+    if (s->spool && spool_note_seq(s->spool, s->next_seq) < 0)
+        s->st.spool_errors++;
 }
 
 const char *unit_session_id(const unit_session_t *s)
@@ -129,7 +197,7 @@ uint64_t unit_session_downlink_seq(const unit_session_t *s)
 void unit_session_get_stats(const unit_session_t *s, unit_session_stats_t *out)
 {
     *out = s->st;
-    out->queued = uplink_queue_count(&s->q);
+    out->queued = q_count(s);
 }
 
 /* Hands bytes to the socket, counting (and logging once per burst) a refusal. */
@@ -145,33 +213,95 @@ static void transmit(unit_session_t *s, const void *buf, size_t len, int64_t now
                  gl_strerror(rc), swallowed);
 }
 
-/* Stamps, packs, queues and sends a GpsFix or StatusChange envelope. */
+/*
+ * Packs `up` (stamped by the caller) and seals it when the session has a key. The bytes are in
+ * *out (*out_len): `stack` (STACK_ENVELOPE bytes) when they fit, else a buffer to free in *heap.
+ */
+static int frame(unit_session_t *s, const Goldline__Uplink *up, unsigned char *stack,
+                 unsigned char **out, size_t *out_len, unsigned char **heap)
+{
+    *heap = NULL;
+    size_t len = goldline__uplink__get_packed_size(up);
+    if (len > UNIT_ENVELOPE_MAX)
+        return GL_EINVAL;
+    size_t extra = s->sealed ? seal_overhead(SEAL_UPLINK, s->id_len) : 0;
+    /* Sealed: the plain envelope goes first in the buffer, the sealed one after it. */
+    size_t need = s->sealed ? 2 * len + extra : len;
+    unsigned char *buf = stack;
+    if (need > STACK_ENVELOPE && !(buf = *heap = malloc(need)))
+        return GL_ENOMEM;
+    goldline__uplink__pack(up, buf);
+    if (!s->sealed) {
+        *out = buf;
+        *out_len = len;
+        return 0;
+    }
+    int rc = seal_seal(&s->key, SEAL_UPLINK, s->id, buf, len, buf + len, len + extra, out_len);
+    if (rc < 0) {
+        free(*heap);
+        *heap = NULL;
+        return rc;
+    }
+    *out = buf + len;
+    return 0;
+}
+
+/* Stamps, packs, seals, queues (or spools) and sends an envelope that waits for an Ack. */
 static int send_queued(unit_session_t *s, Goldline__Uplink *up, uplink_kind_t kind)
 {
     int64_t now = s->io.now_ms(s->io.ctx);
-    unsigned char buf[ENVELOPE_MAX];
+    unsigned char stack[STACK_ENVELOPE];
+    unsigned char *buf, *heap;
+    size_t len;
     up->vehicle_id = s->id;
     up->seq = s->next_seq;
     up->sent_at_ms = now;
-    size_t len = goldline__uplink__get_packed_size(up);
-    if (len > sizeof buf)
-        return GL_EINVAL;
-    goldline__uplink__pack(up, buf);
-    uint64_t dropped = 0;
-    int rc = uplink_queue_push(&s->q, up->seq, now, now, kind, buf, len, &dropped, NULL);
+    int rc = frame(s, up, stack, &buf, &len, &heap);
     if (rc < 0)
         return rc;
-    s->next_seq++;
-    if (rc == 1) {
+    uint64_t dropped = 0;
+    if (s->spool)
+        rc = spool_push(s->spool, up->seq, now, now, kind, buf, len, &dropped, NULL);
+    else
+        rc = uplink_queue_push(&s->q, up->seq, now, now, kind, buf, len, &dropped, NULL);
+    unsigned long swallowed;
+    if (rc == GL_ENOSPC) {
+        /* Nothing may be dropped for it (a spool full of status changes): send it once. */
+        s->next_seq++;
+        q_note_seq(s);
         s->st.dropped++;
-        unsigned long swallowed;
         if (gl_log_burst_allow(&s->drop_burst, now, BURST_MS, &swallowed))
-            LOG_WARN("unit", "veh=%s uplink queue full (%zu): dropped seq=%" PRIu64
-                     " unacknowledged (%lu more since last line)",
-                     s->id, s->lim.queue_max, dropped, swallowed);
+            LOG_ERR("unit", "veh=%s spool full of status changes: seq=%" PRIu64
+                    " sent once, not kept (%lu more since last line)", s->id, up->seq,
+                    swallowed);
+        transmit(s, buf, len, now);
+        free(heap);
+        return GL_ENOSPC;
+    }
+    if (rc == GL_EIO) {
+        /* The spool kept it in memory; it is resent until acknowledged, but a restart loses it. */
+        s->st.spool_errors++;
+        if (gl_log_burst_allow(&s->spool_burst, now, BURST_MS, &swallowed))
+            LOG_ERR("unit", "veh=%s spool write failed: seq=%" PRIu64
+                    " kept in memory only (%lu more since last line)", s->id, up->seq,
+                    swallowed);
+        rc = 0;
+    }
+    if (rc < 0) {
+        free(heap);
+        return rc;
+    }
+    s->next_seq++;
+    if (rc > 0) {
+        s->st.dropped += (uint64_t)rc;
+        if (gl_log_burst_allow(&s->drop_burst, now, BURST_MS, &swallowed))
+            LOG_WARN("unit", "veh=%s uplink %s full: dropped %d unacknowledged, last seq=%" PRIu64
+                     " (%lu more since last line)",
+                     s->id, s->spool ? "spool" : "queue", rc, dropped, swallowed);
     }
     s->st.sent++;
     transmit(s, buf, len, now);
+    free(heap);
     return 0;
 }
 
@@ -230,6 +360,34 @@ int unit_session_send_status(unit_session_t *s, unit_status_t st, const char *in
     return rc;
 }
 
+int unit_session_send_vitals(unit_session_t *s, const Goldline__VitalsNumerics *v)
+{
+    if (!v || v->n_numerics == 0)
+        return GL_EINVAL;
+    if (v->incident_id && strlen(v->incident_id) >= UNIT_INCIDENT_MAX)
+        return GL_EINVAL;
+    Goldline__Uplink up = GOLDLINE__UPLINK__INIT;
+    up.body_case = GOLDLINE__UPLINK__BODY_VITALS;
+    up.vitals = (Goldline__VitalsNumerics *)v; /* only read by the packer */
+    return send_queued(s, &up, UPLINK_KIND_VITALS);
+}
+
+int unit_session_send_ecg(unit_session_t *s, const Goldline__EcgFrame *ecg)
+{
+    if (!ecg || ecg->n_lead_codes == 0 || ecg->sample_rate_hz == 0)
+        return GL_EINVAL;
+    if (ecg->n_lead_names != 0 && ecg->n_lead_names != ecg->n_lead_codes)
+        return GL_EINVAL;
+    if ((uint64_t)ecg->n_lead_codes * ecg->samples_per_lead != ecg->n_samples)
+        return GL_EINVAL;
+    if (ecg->incident_id && strlen(ecg->incident_id) >= UNIT_INCIDENT_MAX)
+        return GL_EINVAL;
+    Goldline__Uplink up = GOLDLINE__UPLINK__INIT;
+    up.body_case = GOLDLINE__UPLINK__BODY_ECG;
+    up.ecg = (Goldline__EcgFrame *)ecg; /* only read by the packer */
+    return send_queued(s, &up, UPLINK_KIND_ECG);
+}
+
 /* Acknowledges every Assignment/Cancel received so far. Acks are not queued (see the header). */
 static void send_ack(unit_session_t *s)
 {
@@ -242,13 +400,15 @@ static void send_ack(unit_session_t *s)
     up.sent_at_ms = now;
     up.body_case = GOLDLINE__UPLINK__BODY_ACK;
     up.ack = &ack;
-    unsigned char buf[ENVELOPE_MAX];
-    size_t len = goldline__uplink__get_packed_size(&up);
-    if (len > sizeof buf)
-        return; /* cannot happen: the id is bounded */
-    goldline__uplink__pack(&up, buf);
+    q_note_seq(s);
+    unsigned char stack[STACK_ENVELOPE];
+    unsigned char *buf, *heap;
+    size_t len;
+    if (frame(s, &up, stack, &buf, &len, &heap) < 0)
+        return; /* cannot happen: the id is bounded, so the Ack fits on the stack */
     s->st.acks_sent++;
     transmit(s, buf, len, now);
+    free(heap);
 }
 
 static int malformed(unit_session_t *s, const char *why)
@@ -261,10 +421,15 @@ static int malformed(unit_session_t *s, const char *why)
     return GL_EPROTO;
 }
 
-/* Records downlink seq `seq`; returns 1 if it had been received before. */
-static int downlink_seen(unit_session_t *s, uint64_t seq)
+/* Records downlink seq `seq` sent at `sent_at`; returns 1 if it had been received before, 2 if
+ * it is too old for the window and not newer than the newest order (a replay), else 0. */
+static int downlink_seen(unit_session_t *s, uint64_t seq, int64_t sent_at)
 {
     if (seq + DOWN_WINDOW <= s->down_max) {
+        /* A dispatcher that started over sends later than the orders it forgot; a recorded
+         * message replayed (sealed or not) carries its old sent_at. */
+        if (sent_at <= s->down_max_sent_at)
+            return 2;
         /* Far below anything the window remembers: the dispatcher does not repeat what was
          * acknowledged that long ago, so its seqs started over (it lost them in a restart).
          * Ignoring the order for ever would be worse than starting over with it. */
@@ -272,6 +437,7 @@ static int downlink_seen(unit_session_t *s, uint64_t seq)
                  ": dispatcher seqs started over",
                  s->id, s->down_max, seq);
         s->down_max = seq;
+        s->down_max_sent_at = sent_at;
         s->down_window = 1;
         return 0;
     }
@@ -280,6 +446,7 @@ static int downlink_seen(unit_session_t *s, uint64_t seq)
         s->down_window = shift >= DOWN_WINDOW ? 0 : s->down_window << shift;
         s->down_window |= 1;
         s->down_max = seq;
+        s->down_max_sent_at = sent_at;
         return 0;
     }
     uint64_t d = s->down_max - seq;
@@ -291,16 +458,36 @@ static int downlink_seen(unit_session_t *s, uint64_t seq)
 
 static void on_dispatcher_ack(unit_session_t *s, uint64_t up_to)
 {
+    int64_t now = s->io.now_ms(s->io.ctx);
     if (up_to >= s->next_seq) {
-        /* The dispatcher holds seqs this session never sent: an earlier run used them. */
+        /* The dispatcher holds seqs this session never sent: an earlier run (or a spool that was
+         * lost) used them. Jump above them, or everything that follows is taken for resends. */
         unsigned long swallowed;
-        if (gl_log_burst_allow(&s->bad_burst, s->io.now_ms(s->io.ctx), BURST_MS, &swallowed))
+        if (gl_log_burst_allow(&s->bad_burst, now, BURST_MS, &swallowed))
             LOG_WARN("unit", "veh=%s dispatcher acks seq=%" PRIu64 " but next seq is %" PRIu64
-                     ": seqs of an earlier run; start above them",
-                     s->id, up_to, s->next_seq);
+                     ": seqs of an earlier run; continuing at %" PRIu64,
+                     s->id, up_to, s->next_seq, up_to + 1);
+        s->next_seq = up_to + 1;
+        q_note_seq(s);
     }
-    size_t n = uplink_queue_ack(&s->q, up_to);
+    size_t n = q_ack(s, up_to);
     s->st.acked += n;
+    int after_silence = s->last_ack_rx_ms == 0 || now - s->last_ack_rx_ms >= s->lim.resend_ms;
+    s->last_ack_rx_ms = now;
+    size_t left = q_count(s);
+    if (!after_silence || left == 0)
+        return;
+    /* The link is back: what waited through the silence is due now, not after its backoff. */
+    s->st.reconnects++;
+    for (size_t i = 0; i < left; i++) {
+        uplink_entry_t *e = q_at(s, i);
+        e->tx_count = 1;
+        if (e->last_tx_ms > now - s->lim.resend_ms)
+            e->last_tx_ms = now - s->lim.resend_ms;
+    }
+    LOG_DEBUG("unit", "veh=%s first Ack after a silence: resending %zu unacknowledged", s->id,
+              left);
+    unit_session_tick(s);
 }
 
 /* Copies `src` into a bounded field; 0, or -1 when it is missing, empty or too long. */
@@ -364,7 +551,31 @@ int unit_session_on_downlink(unit_session_t *s, const void *buf, size_t len)
     if (tlen != s->id_len || memcmp(topic, s->id, tlen) != 0)
         return malformed(s, "topic of another vehicle");
     const uint8_t *body = (const uint8_t *)buf + tlen + 1;
-    Goldline__Downlink *dl = goldline__downlink__unpack(NULL, len - tlen - 1, body);
+    size_t body_len = len - tlen - 1;
+    unsigned char *plain = NULL;
+    if (s->sealed) {
+        int orc;
+        if (!(plain = malloc(len)))
+            return GL_ENOMEM;
+        orc = seal_open(&s->key, SEAL_DOWNLINK, buf, len, plain, len, &body_len);
+        if (orc < 0) {
+            free(plain);
+            if (orc != GL_EACCES)
+                return malformed(s, "not a sealed envelope");
+            s->st.forged++;
+            unsigned long swallowed;
+            if (gl_log_burst_allow(&s->forged_burst, s->io.now_ms(s->io.ctx), BURST_MS,
+                                   &swallowed))
+                LOG_WARN("unit", "veh=%s forged or tampered downlink refused (%lu more since "
+                         "last line)", s->id, swallowed);
+            return GL_EACCES;
+        }
+        body = plain;
+    } else if (seal_is_sealed(SEAL_DOWNLINK, buf, len)) {
+        return malformed(s, "sealed envelope, but this unit has no key");
+    }
+    Goldline__Downlink *dl = goldline__downlink__unpack(NULL, body_len, body);
+    free(plain);
     if (!dl)
         return malformed(s, "envelope does not unpack");
     int rc = 0;
@@ -384,7 +595,19 @@ int unit_session_on_downlink(unit_session_t *s, const void *buf, size_t len)
             rc = malformed(s, why);
             break;
         }
-        if (downlink_seen(s, dl->seq)) {
+        int seen = downlink_seen(s, dl->seq, dl->sent_at_ms);
+        if (seen == 2) {
+            s->st.replayed++;
+            unsigned long swallowed;
+            if (gl_log_burst_allow(&s->forged_burst, s->io.now_ms(s->io.ctx), BURST_MS,
+                                   &swallowed))
+                LOG_WARN("unit", "veh=%s replayed downlink seq=%" PRIu64 " refused (older than "
+                         "seq=%" PRIu64 ") (%lu more since last line)",
+                         s->id, dl->seq, s->down_max, swallowed);
+            rc = GL_EDUP;
+            break; /* not acknowledged: a replay must not make the unit talk */
+        }
+        if (seen) {
             s->st.duplicates++;
             LOG_DEBUG("unit", "veh=%s downlink seq=%" PRIu64 " repeated: acknowledged again",
                       s->id, dl->seq);
@@ -425,24 +648,46 @@ static int64_t resend_wait(const unit_session_t *s, const uplink_entry_t *e)
     return wait < s->lim.resend_max_ms ? wait : s->lim.resend_max_ms;
 }
 
+static int due(const unit_session_t *s, const uplink_entry_t *e, int64_t now)
+{
+    return now - e->last_tx_ms >= resend_wait(s, e);
+}
+
+static void resend(unit_session_t *s, uplink_entry_t *e, int64_t now)
+{
+    e->last_tx_ms = now;
+    e->tx_count++;
+    s->st.resent++;
+    transmit(s, e->data, e->len, now);
+}
+
 void unit_session_tick(unit_session_t *s)
 {
-    size_t n = uplink_queue_count(&s->q);
+    size_t n = q_count(s);
     if (n == 0)
         return;
     int64_t now = s->io.now_ms(s->io.ctx);
     unsigned resent = 0;
+    /* Newest position first: after a silence the dispatcher's live position is what matters;
+     * the older fixes follow in order with the rest and go to history. */
+    size_t newest_fix = n;
+    for (size_t i = n; i-- > 0;)
+        if (q_at(s, i)->kind == UPLINK_KIND_GPS) {
+            if (due(s, q_at(s, i), now)) {
+                newest_fix = i;
+                resend(s, q_at(s, i), now);
+                resent++;
+            }
+            break;
+        }
     for (size_t i = 0; i < n && resent < s->lim.resend_batch; i++) {
-        uplink_entry_t *e = uplink_queue_at(&s->q, i);
-        if (now - e->last_tx_ms < resend_wait(s, e))
+        uplink_entry_t *e = q_at(s, i);
+        if (i == newest_fix || !due(s, e, now))
             continue;
-        e->last_tx_ms = now;
-        e->tx_count++;
-        s->st.resent++;
+        resend(s, e, now);
         resent++;
-        transmit(s, e->data, e->len, now);
     }
     if (resent > 0)
         LOG_DEBUG("unit", "veh=%s resent %u unacknowledged (oldest seq=%" PRIu64 ")", s->id,
-                  resent, uplink_queue_at(&s->q, 0)->seq);
+                  resent, q_at(s, 0)->seq);
 }

@@ -27,9 +27,36 @@
  *  - A downlink message whose topic and envelope vehicle_id disagree, that does not unpack, or
  *    whose fields are out of bounds is counted as malformed and logged once per burst; it never
  *    changes the session.
+ *  - Sealing (common/seal.h): a session given a key seals every uplink envelope (GpsFix,
+ *    StatusChange, VitalsNumerics, EcgFrame and its Acks) and accepts only sealed downlink
+ *    messages that open with its key; one that does not authenticate is counted as forged and
+ *    logged once per burst. What is queued, spooled and resent is the sealed bytes. A session
+ *    without a key sends and accepts plain envelopes only, so it talks only to a dispatcher
+ *    that allows unsealed units.
+ *  - Replay: a replayed sealed message opens (seal.h), and the seq check here refuses it: a
+ *    replayed Assignment/Cancel is a repeat of a seq already handled (acknowledged again, never
+ *    handed on), and one too old for the 64-seq window counts as the dispatcher starting its
+ *    seqs over only when its sent_at is later than the newest order's; otherwise it is counted
+ *    as replayed and dropped. A replayed downlink Ack is harmless (Acks are cumulative).
+ *  - Spool (spool.h): with a spool path the queue lives on disk and survives a restart; the
+ *    session continues at the spool's next seq (or first_seq for a brand-new spool, whichever
+ *    is higher), persists the seqs its unqueued Acks use, and resends what was restored at its
+ *    first tick. Without one, the in-memory uplink_queue is used (the fleet simulator's hundreds
+ *    of units).
+ *  - Reconnection: the first downlink Ack after a silence of resend_ms (the link is back) makes
+ *    everything still unacknowledged due at once, and every resend round sends the newest due
+ *    GPS fix first (the dispatcher's live position), then the rest (status changes, vitals, ECG
+ *    and older fixes) in seq order.
+ *  - A dispatcher Ack above every seq this session sent means an earlier run (or a lost spool)
+ *    used those seqs: the session jumps its next seq above it so that what follows is not taken
+ *    for resends.
  */
 #ifndef GL_UNIT_SESSION_H
 #define GL_UNIT_SESSION_H
+
+#include "goldline.pb-c.h"
+#include "seal.h"
+#include "spool.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -124,8 +151,23 @@ typedef struct unit_session_stats {
     uint64_t duplicates;    /* repeated Assignments/Cancels, acknowledged again */
     uint64_t malformed;     /* downlink messages refused */
     uint64_t ignored;       /* downlink bodies this unit does not know */
+    uint64_t forged;        /* sealed downlink messages that did not authenticate */
+    uint64_t replayed;      /* old downlink orders refused by the seq/sent_at check */
+    uint64_t spool_errors;  /* spool writes that failed (the envelope stays in memory) */
+    uint64_t reconnects;    /* first Acks after a silence (resend rounds started at once) */
     size_t queued;          /* envelopes waiting for an Ack now */
 } unit_session_stats_t;
+
+/* Options of a unit session beyond its id; zero everything for an unsealed in-memory unit. */
+typedef struct unit_session_opts {
+    uint64_t first_seq;            /* seq of the first envelope (no spool or a new one); 0: 1 */
+    const unit_session_limits_t *limits; /* NULL: the defaults */
+    const seal_key_t *key;         /* NULL: unsealed; copied */
+    const char *spool_path;        /* NULL: the in-memory queue; copied */
+    spool_opts_t spool;            /* bound and sync of the spool; zero: the defaults */
+} unit_session_opts_t;
+
+#define UNIT_ENVELOPE_MAX (1u << 20) /* packed envelope bound (nanomsg's default receive max) */
 
 /*
  * Creates the session of vehicle `id` (1..UNIT_ID_MAX-1 characters, no NUL inside). `first_seq`
@@ -136,6 +178,15 @@ typedef struct unit_session_stats {
 int unit_session_new(const char *id, uint64_t first_seq, const unit_session_limits_t *limits,
                      const unit_session_io_t *io, unit_on_order on_order, void *ctx,
                      unit_session_t **out);
+
+/*
+ * Creates a session with options (see unit_session_opts_t): as unit_session_new(), and when
+ * opts->spool_path is set opens (or creates) that spool and continues its seqs. Returns also
+ * GL_EPROTO, GL_EACCES, GL_ENOENT or GL_EIO from spool_open() (logged with the path).
+ */
+int unit_session_new_opts(const char *id, const unit_session_opts_t *opts,
+                          const unit_session_io_t *io, unit_on_order on_order, void *ctx,
+                          unit_session_t **out);
 
 /* Frees the session and whatever it still had queued. NULL is a no-op. */
 void unit_session_free(unit_session_t *s);
@@ -152,17 +203,34 @@ uint64_t unit_session_downlink_seq(const unit_session_t *s);
  * Sends a GpsFix / StatusChange envelope with the next seq and sent_at = now, and queues it
  * until acknowledged. `incident_id` may be NULL or "". A socket that refuses the send does not
  * fail the call (the envelope is queued and resent; counted in send_errors). Returns 0,
- * GL_EINVAL (bad coordinates, unknown status, incident id too long) or GL_ENOMEM.
+ * GL_EINVAL (bad coordinates, unknown status, incident id too long), GL_ENOSPC (a spool full of
+ * status changes: sent once, not kept) or GL_ENOMEM.
  */
 int unit_session_send_fix(unit_session_t *s, const unit_fix_t *fix);
 int unit_session_send_status(unit_session_t *s, unit_status_t st, const char *incident_id,
                              int64_t at_ms);
 
 /*
+ * Sends a VitalsNumerics / EcgFrame envelope through the same path (next seq, sealed when the
+ * session has a key, queued or spooled until acknowledged, resent). `v` / `ecg` are borrowed and
+ * packed as they are. Checks: at least one numeric; an ECG frame with at least one lead, as many
+ * names as codes (or none), a sample rate, and lead count x samples_per_lead samples. Returns 0,
+ * GL_EINVAL (those checks, or an envelope above UNIT_ENVELOPE_MAX), GL_ENOSPC (a spool full of
+ * status changes: sent once, not kept) or GL_ENOMEM.
+ */
+int unit_session_send_vitals(unit_session_t *s, const Goldline__VitalsNumerics *v);
+int unit_session_send_ecg(unit_session_t *s, const Goldline__EcgFrame *ecg);
+
+/* 1 when the session seals its envelopes, 0 when it is unsealed. */
+int unit_session_sealed(const unit_session_t *s);
+
+/*
  * Handles one downlink nanomsg message (topic "<id>\0" then a Downlink envelope; `buf` is
- * borrowed). Returns 0 when it was acted on, GL_EDUP for a repeated Assignment/Cancel (acknowledged
- * again, not handed on), or GL_EPROTO when it was malformed or addressed to another vehicle
- * (counted, logged once per burst).
+ * borrowed; for a sealed session the envelope is sealed, seal.h). Returns 0 when it was acted
+ * on, GL_EDUP for a repeated or replayed Assignment/Cancel (not handed on; a repeat within the
+ * window is acknowledged again), GL_EPROTO when it was malformed or addressed to another
+ * vehicle, or GL_EACCES when it did not authenticate with the session's key (each counted,
+ * logged once per burst).
  */
 int unit_session_on_downlink(unit_session_t *s, const void *buf, size_t len);
 

@@ -39,12 +39,14 @@ static void remove_at(uplink_queue_t *q, size_t i)
     q->count--;
 }
 
-/* The entry the drop policy gives up: the oldest GPS fix, else the oldest entry. */
+/* The entry the drop policy gives up: the oldest GPS fix, ECG frame, vitals, else the oldest. */
 static size_t victim(const uplink_queue_t *q)
 {
-    for (size_t i = 0; i < q->count; i++)
-        if (q->e[i]->kind == UPLINK_KIND_GPS)
-            return i;
+    static const uplink_kind_t order[] = {UPLINK_KIND_GPS, UPLINK_KIND_ECG, UPLINK_KIND_VITALS};
+    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
+        for (size_t i = 0; i < q->count; i++)
+            if (q->e[i]->kind == order[k])
+                return i;
     return 0;
 }
 

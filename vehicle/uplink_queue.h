@@ -4,13 +4,14 @@
  * Every GpsFix and StatusChange a unit sends is kept here, packed exactly as it went on the wire,
  * until a cumulative Ack{up_to_seq} from the dispatcher covers its seq; the resend logic in
  * unit_session.c walks the queue oldest first and sends due entries again byte for byte, so a
- * resend keeps its seq and sent_at. The queue is bounded: when it is full the oldest GPS fix is
- * dropped first (a newer fix supersedes it), and only a queue holding no fix at all gives up its
- * oldest status change.
+ * resend keeps its seq and sent_at (and, for a sealed unit, its nonce). The queue is bounded by a
+ * count: when it is full the oldest GPS fix is dropped first (a newer fix supersedes it), then
+ * the oldest ECG frame, then the oldest vitals numerics, and only a queue holding nothing else
+ * gives up its oldest status change.
  *
- * This is the seam for the persistent spool (a later issue): a spool implements the same five
- * verbs (push appends and syncs a record, ack truncates the acknowledged prefix, at/count replay
- * after a restart) and hands the session the next seq to use, so unit_session.c does not change.
+ * This in-memory queue serves the fleet simulator's hundreds of units in one process; a unit
+ * that must survive a restart uses the on-disk spool (spool.h), which keeps the same entries
+ * with the same verbs and a byte bound.
  */
 #ifndef GL_UPLINK_QUEUE_H
 #define GL_UPLINK_QUEUE_H
@@ -18,7 +19,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum uplink_kind { UPLINK_KIND_GPS, UPLINK_KIND_STATUS } uplink_kind_t;
+/* What an envelope's body is, for the drop policy. The values are stored in spool files. */
+typedef enum uplink_kind {
+    UPLINK_KIND_GPS = 0,
+    UPLINK_KIND_STATUS = 1,
+    UPLINK_KIND_VITALS = 2,
+    UPLINK_KIND_ECG = 3,
+} uplink_kind_t;
 
 typedef struct uplink_entry {
     uint64_t seq;          /* the envelope's seq */

@@ -7,15 +7,23 @@
  * loop nor, with --replay-realtime, runs faster than it was recorded. Anything else (a serial
  * device, a pipe, a terminal) is non-blocking and watched with uv_poll; an idle timer flushes
  * the parser when the receiver goes quiet after an epoch, so an RMC-only receiver's fix does
- * not wait for the next second's sentence.
+ * not wait for the next second's sentence. gpsd, when configured, is a second position input
+ * feeding the same "newest fix" slot.
+ *
+ * Vitals have one 100 ms timer: it polls the --vitals stream with the wall clock (each message
+ * it emits goes straight to unit_session_send_vitals/_ecg) and flushes the numerics a monitor
+ * bridge handed in, batched for up to a second.
  */
 #include "vehicle_agent.h"
 
 #include "err.h"
+#include "gpsd_client.h"
 #include "log.h"
+#include "monitor_bridge.h"
 #include "nmea.h"
 #include "timeutil.h"
 #include "unit_link.h"
+#include "vitals_stream.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +43,9 @@
 #define REPLAY_LINES_PER_WAKE 256  /* lines fed per timer wake-up when not pacing */
 #define FILE_MAX_BYTES (256u << 20)
 #define CTL_LINE_MAX 512
+#define VITALS_TICK_MS 100   /* the vitals timer: one ECG frame */
+#define BRIDGE_NUM_MAX 32    /* bridge numerics batched into one VitalsNumerics */
+#define BRIDGE_FLUSH_MS 1000 /* ... for at most this long */
 
 enum input_kind { INPUT_NONE, INPUT_FILE, INPUT_POLL };
 
@@ -78,6 +89,19 @@ struct vehicle_agent {
     uv_pipe_t ctl;           /* control socket */
     int ctl_init;
     struct ctl_client *clients;
+
+    vitals_stream_t *vitals; /* --vitals source, NULL without */
+    uv_timer_t vitals_timer; /* polls it and flushes the bridge's numerics */
+    monitor_bridge_t *bridge;
+    gpsd_client_t *gpsd;
+    Goldline__VitalsNumerics__Numeric bridge_num[BRIDGE_NUM_MAX]; /* pending bridge numerics */
+    size_t bridge_n;
+    int64_t bridge_first_ms;    /* when the oldest pending one arrived */
+    int32_t *bridge_deltas;     /* one bridge ECG line, delta coded */
+    uint64_t bridge_ecg_index;  /* next first_sample_index of the bridge's ECG stream */
+    int64_t bridge_ecg_next_ms; /* where the previous bridge slice ended, 0 if none */
+    uint64_t vitals_sent, ecg_sent, vitals_errors;
+    gl_log_burst_t vitals_burst;
 
     unit_status_t status;    /* the crew's last status (as this unit knows it) */
     char incident[UNIT_INCIDENT_MAX]; /* incident of the current assignment, "" if none */
@@ -307,7 +331,8 @@ static int open_input(vehicle_agent_t *a)
 {
     const char *path = a->cfg.nmea;
     if (path[0] == '\0') {
-        LOG_WARN(MOD, "veh=%s no --nmea input: no position will be sent", a->cfg.id);
+        if (!a->cfg.gpsd[0])
+            LOG_WARN(MOD, "veh=%s no --nmea or --gpsd input: no position will be sent", a->cfg.id);
         return 0;
     }
     int fd;
@@ -372,6 +397,188 @@ static int open_input(vehicle_agent_t *a)
     a->poll.data = a;
     a->input = INPUT_POLL;
     return uv_poll_start(&a->poll, UV_READABLE, on_readable);
+}
+
+/* ---- vitals --------------------------------------------------------------------------- */
+
+static void note_vitals_rc(vehicle_agent_t *a, int rc, const char *what)
+{
+    unsigned long suppressed;
+    if (rc == 0)
+        return;
+    a->vitals_errors++;
+    if (gl_log_burst_allow(&a->vitals_burst, gl_now_ms(), 10000, &suppressed))
+        LOG_WARN(MOD, "veh=%s inc=%s %s not sent: %s (%lu more since the last line)", a->cfg.id,
+                 a->incident[0] ? a->incident : "-", what, gl_strerror(rc), suppressed);
+}
+
+static int sink_ecg(const Goldline__EcgFrame *f, void *ctx)
+{
+    vehicle_agent_t *a = ctx;
+    int rc = unit_session_send_ecg(a->unit, f);
+    note_vitals_rc(a, rc, "ECG frame");
+    a->ecg_sent += rc == 0;
+    return 0;
+}
+
+static int sink_numerics(const Goldline__VitalsNumerics *m, void *ctx)
+{
+    vehicle_agent_t *a = ctx;
+    if (m->n_numerics == 0)
+        return 0;
+    int rc = unit_session_send_vitals(a->unit, m);
+    note_vitals_rc(a, rc, "numerics");
+    a->vitals_sent += rc == 0;
+    return 0;
+}
+
+static void flush_bridge_numerics(vehicle_agent_t *a)
+{
+    Goldline__VitalsNumerics__Numeric *ptr[BRIDGE_NUM_MAX];
+    Goldline__VitalsNumerics m = GOLDLINE__VITALS_NUMERICS__INIT;
+    for (size_t i = 0; i < a->bridge_n; i++)
+        ptr[i] = &a->bridge_num[i];
+    m.incident_id = a->incident[0] ? a->incident : NULL;
+    m.n_numerics = a->bridge_n;
+    m.numerics = ptr;
+    sink_numerics(&m, a);
+    a->bridge_n = 0;
+}
+
+static void on_vitals_timer(uv_timer_t *t)
+{
+    vehicle_agent_t *a = t->data;
+    int64_t now = gl_now_ms();
+    if (a->vitals) {
+        vitals_stream_sink_t sink = {sink_ecg, sink_numerics, a};
+        vitals_stream_set_incident(a->vitals, a->incident);
+        vitals_stream_poll(a->vitals, now, &sink);
+    }
+    if (a->bridge_n > 0 && now - a->bridge_first_ms >= BRIDGE_FLUSH_MS)
+        flush_bridge_numerics(a);
+}
+
+/* One ECG line of the bridge as an EcgFrame of the bridge's own continuous stream. */
+static int send_bridge_ecg(vehicle_agent_t *a, const monitor_msg_t *m)
+{
+    if (a->vitals)
+        return GL_EEXIST; /* --vitals already streams this unit's ECG */
+    size_t n = (size_t)m->n_leads * m->per_lead;
+    vitals_ecg_encode(m->samples, (size_t)m->n_leads, m->per_lead, a->bridge_deltas);
+    int64_t dur = (int64_t)m->per_lead * 1000 / m->rate_hz;
+    int64_t first =
+        m->at_ms ? m->at_ms : (a->bridge_ecg_next_ms ? a->bridge_ecg_next_ms : gl_now_ms() - dur);
+    char *names[MONITOR_ECG_MAX_LEADS];
+    uint32_t codes[MONITOR_ECG_MAX_LEADS];
+    for (int i = 0; i < m->n_leads; i++) {
+        names[i] = (char *)m->lead_names[i]; /* borrowed, only read by the packer */
+        codes[i] = m->lead_codes[i];
+    }
+    Goldline__EcgFrame f = GOLDLINE__ECG_FRAME__INIT;
+    f.incident_id = a->incident[0] ? a->incident : NULL;
+    f.n_lead_codes = f.n_lead_names = (size_t)m->n_leads;
+    f.lead_codes = codes;
+    f.lead_names = names;
+    f.sample_rate_hz = m->rate_hz;
+    f.uv_per_lsb = (float)m->uv_per_lsb;
+    f.first_sample_ms = first;
+    f.samples_per_lead = m->per_lead;
+    f.n_samples = n;
+    f.samples = a->bridge_deltas;
+    f.has_first_sample_index = 1;
+    f.first_sample_index = a->bridge_ecg_index;
+    int rc = unit_session_send_ecg(a->unit, &f);
+    note_vitals_rc(a, rc, "bridge ECG");
+    if (rc == 0) {
+        a->ecg_sent++;
+        a->bridge_ecg_index += m->per_lead;
+        a->bridge_ecg_next_ms = first + dur;
+    }
+    return rc;
+}
+
+static int on_bridge_msg(const monitor_msg_t *m, void *ctx)
+{
+    vehicle_agent_t *a = ctx;
+    if (m->kind == MONITOR_MSG_ECG)
+        return send_bridge_ecg(a, m);
+    if (m->kind != MONITOR_MSG_NUM)
+        return 0;
+    if (a->bridge_n == BRIDGE_NUM_MAX)
+        flush_bridge_numerics(a);
+    int64_t now = gl_now_ms();
+    if (a->bridge_n == 0)
+        a->bridge_first_ms = now;
+    Goldline__VitalsNumerics__Numeric one = GOLDLINE__VITALS_NUMERICS__NUMERIC__INIT;
+    one.mdc_code = m->mdc_code;
+    one.measured_at_ms = m->at_ms ? m->at_ms : now;
+    one.has_value = m->has_value;
+    one.value = (float)m->value;
+    a->bridge_num[a->bridge_n++] = one;
+    return 0;
+}
+
+static void on_gpsd_fix(const nmea_fix_t *f, void *ctx)
+{
+    publish_fix(ctx, f);
+}
+
+/* Opens --vitals, --monitor-socket and --gpsd, whichever are configured. */
+static int open_vitals_and_gpsd(vehicle_agent_t *a)
+{
+    const char *v = a->cfg.vitals;
+    int64_t now = gl_now_ms();
+    int rc;
+    if (v[0]) {
+        vitals_stream_config_t vc;
+        vitals_stream_config_default(&vc);
+        if (strncmp(v, "wfdb:", 5) == 0) {
+            char err[256];
+            rc =
+                vitals_stream_new_wfdb(&vc, v + 5, (uint64_t)now, now, &a->vitals, err, sizeof err);
+            if (rc < 0) {
+                LOG_ERR(MOD, "veh=%s --vitals: %s", a->cfg.id, err);
+                return rc;
+            }
+        } else if (strcmp(v, "gen") == 0 || strcmp(v, "gen:stemi") == 0) {
+            vitals_gen_params_t gp;
+            vitals_gen_params_default(&gp);
+            gp.seed = (uint64_t)now;
+            if (strcmp(v, "gen:stemi") == 0) {
+                gp.st_territory = VITALS_ST_ANTERIOR;
+                gp.st_uv = 250;
+            }
+            if ((rc = vitals_stream_new_gen(&vc, &gp, now, &a->vitals)) < 0)
+                return rc;
+        } else {
+            LOG_ERR(MOD, "veh=%s --vitals must be gen, gen:stemi or wfdb:PATH, not '%s'", a->cfg.id,
+                    v);
+            return GL_EINVAL;
+        }
+        LOG_INFO(MOD, "veh=%s vitals from %s: %d ECG leads at %u Hz", a->cfg.id, v,
+                 vitals_stream_lead_count(a->vitals), vc.fs);
+    }
+    if (a->cfg.monitor_socket[0]) {
+        a->bridge_deltas =
+            malloc(sizeof(int32_t) * MONITOR_ECG_MAX_LEADS * MONITOR_ECG_MAX_SAMPLES);
+        if (!a->bridge_deltas)
+            return GL_ENOMEM;
+        rc = monitor_bridge_new(a->loop, a->cfg.monitor_socket, on_bridge_msg, a, &a->bridge);
+        if (rc < 0)
+            return rc; /* logged */
+    }
+    if (a->vitals || a->bridge)
+        uv_timer_start(&a->vitals_timer, on_vitals_timer, VITALS_TICK_MS, VITALS_TICK_MS);
+    if (a->cfg.gpsd[0]) {
+        gpsd_client_config_t gc = {.address = a->cfg.gpsd};
+        rc = gpsd_client_new(a->loop, &gc, on_gpsd_fix, a, &a->gpsd);
+        if (rc < 0) {
+            LOG_ERR(MOD, "veh=%s --gpsd '%s' is not HOST[:PORT] (numeric host or localhost)",
+                    a->cfg.id, a->cfg.gpsd);
+            return rc;
+        }
+    }
+    return 0;
 }
 
 /* ---- orders (the crew's display) ------------------------------------------------------ */
@@ -515,12 +722,25 @@ static void handle_command(struct ctl_client *c, char *line)
             gl_time_format_utc(a->fix_ms, when, sizeof when);
         ctl_reply(c,
                   "ok id=%s status=%s incident=%s fix=%s lat=%.6f lon=%.6f nmea_fixes=%lu "
-                  "bad_checksum=%lu sent=%" PRIu64 " resent=%" PRIu64 " queued=%zu orders=%" PRIu64,
-                  a->cfg.id, unit_status_name(a->status), a->incident[0] ? a->incident : "-",
-                  when, a->have_fix ? a->fix.lat : 0.0, a->have_fix ? a->fix.lon : 0.0,
-                  ns.fixes, ns.bad_checksum, ss.sent, ss.resent, ss.queued, ss.orders);
+                  "bad_checksum=%lu sent=%" PRIu64 " resent=%" PRIu64 " queued=%zu orders=%" PRIu64
+                  " vitals=%" PRIu64 " ecg_frames=%" PRIu64 " vitals_errors=%" PRIu64,
+                  a->cfg.id, unit_status_name(a->status), a->incident[0] ? a->incident : "-", when,
+                  a->have_fix ? a->fix.lat : 0.0, a->have_fix ? a->fix.lon : 0.0, ns.fixes,
+                  ns.bad_checksum, ss.sent, ss.resent, ss.queued, ss.orders, a->vitals_sent,
+                  a->ecg_sent, a->vitals_errors);
+    } else if (strcmp(cmd, "incident") == 0) {
+        char *inc = strtok_r(NULL, " \t\r", &save);
+        if (!inc || strlen(inc) >= sizeof a->incident) {
+            ctl_reply(c, "err EINVAL usage: incident <id>|- (at most %zu characters)",
+                      sizeof a->incident - 1);
+            return;
+        }
+        snprintf(a->incident, sizeof a->incident, "%s", strcmp(inc, "-") == 0 ? "" : inc);
+        LOG_INFO(MOD, "veh=%s inc=%s current incident set", a->cfg.id,
+                 a->incident[0] ? a->incident : "-");
+        ctl_reply(c, "ok id=%s incident=%s", a->cfg.id, a->incident[0] ? a->incident : "-");
     } else if (strcmp(cmd, "help") == 0) {
-        ctl_reply(c, "ok commands: status <state> [incident|-] | info | help");
+        ctl_reply(c, "ok commands: status <state> [incident|-] | incident <id>|- | info | help");
     } else {
         ctl_reply(c, "err EINVAL unknown command '%.32s' (try help)", cmd);
     }
@@ -659,7 +879,8 @@ int vehicle_agent_start(uv_loop_t *loop, const vehicle_config_t *cfg, vehicle_ag
     uv_timer_init(loop, &a->idle_timer);
     uv_timer_init(loop, &a->replay_timer);
     uv_timer_init(loop, &a->fix_timer);
-    a->idle_timer.data = a->replay_timer.data = a->fix_timer.data = a;
+    uv_timer_init(loop, &a->vitals_timer);
+    a->idle_timer.data = a->replay_timer.data = a->fix_timer.data = a->vitals_timer.data = a;
     *out = a; /* from here on, failures are undone by vehicle_agent_close() */
 
     unit_link_config_t lc = {.uplink_url = cfg->uplink_url, .downlink_url = cfg->downlink_url};
@@ -674,7 +895,14 @@ int vehicle_agent_start(uv_loop_t *loop, const vehicle_config_t *cfg, vehicle_ag
         LOG_ERR(MOD, "veh=%s cannot add the unit: %s", cfg->id, gl_strerror(rc));
         return rc;
     }
-    if ((rc = open_control(a)) < 0 || (rc = open_input(a)) < 0)
+    if (strlen(cfg->incident) >= sizeof a->incident) {
+        LOG_ERR(MOD, "veh=%s --incident longer than %zu characters", cfg->id,
+                sizeof a->incident - 1);
+        return GL_EINVAL;
+    }
+    memcpy(a->incident, cfg->incident, strlen(cfg->incident) + 1); /* a restart mid-job */
+    if ((rc = open_control(a)) < 0 || (rc = open_input(a)) < 0 ||
+        (rc = open_vitals_and_gpsd(a)) < 0)
         return rc;
     uv_timer_start(&a->fix_timer, on_fix_timer, (uint64_t)cfg->fix_period_ms,
                    (uint64_t)cfg->fix_period_ms);
@@ -692,6 +920,8 @@ static void maybe_finish_close(vehicle_agent_t *a)
     if (a->own_fd && a->fd >= 0)
         close(a->fd);
     free(a->file);
+    free(a->bridge_deltas);
+    vitals_stream_free(a->vitals);
     free(a);
     if (cb)
         cb(ctx);
@@ -700,6 +930,13 @@ static void maybe_finish_close(vehicle_agent_t *a)
 static void on_handle_closed(uv_handle_t *h)
 {
     vehicle_agent_t *a = h->data;
+    a->pending_closes--;
+    maybe_finish_close(a);
+}
+
+static void on_part_closed(void *ctx)
+{
+    vehicle_agent_t *a = ctx;
     a->pending_closes--;
     maybe_finish_close(a);
 }
@@ -720,7 +957,7 @@ void vehicle_agent_close(vehicle_agent_t *a, void (*cb)(void *ctx), void *ctx)
     a->closed_ctx = ctx;
     a->pending_closes++; /* held until every close below has been started */
     uv_handle_t *handles[] = {(uv_handle_t *)&a->idle_timer, (uv_handle_t *)&a->replay_timer,
-                              (uv_handle_t *)&a->fix_timer};
+                              (uv_handle_t *)&a->fix_timer, (uv_handle_t *)&a->vitals_timer};
     for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++) {
         a->pending_closes++;
         uv_close(handles[i], on_handle_closed);
@@ -737,6 +974,16 @@ void vehicle_agent_close(vehicle_agent_t *a, void (*cb)(void *ctx), void *ctx)
     }
     for (struct ctl_client *c = a->clients; c; c = c->next)
         client_close(c);
+    if (a->bridge) {
+        a->pending_closes++;
+        monitor_bridge_close(a->bridge, on_part_closed, a);
+        a->bridge = NULL;
+    }
+    if (a->gpsd) {
+        a->pending_closes++;
+        gpsd_client_close(a->gpsd, on_part_closed, a);
+        a->gpsd = NULL;
+    }
     if (a->link) {
         a->pending_closes++;
         unit_link_close(a->link, on_link_closed, a);

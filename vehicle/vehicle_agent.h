@@ -17,7 +17,21 @@
  *                                   out_of_service; without an incident id the incident of the
  *                                   current assignment is used ("-" sends none)
  *   info                            one line: id, status, incident, last fix, link counters
+ *   incident <incident-id>|-        set (or clear) the current incident without a status
  *   help                            the list of commands
+ *
+ * Vitals. With --vitals the unit streams a patient's vitals (vitals_stream.h): "gen" the
+ * physiological generator, "gen:stemi" the same with anterior ST elevation, "wfdb:PATH" a WFDB
+ * record replayed in real time, looping (ECG 12-lead at 500 Hz in 100 ms EcgFrames, numerics
+ * every second). With --monitor-socket a monitor bridge feeds numerics and ECG through the line
+ * protocol of monitor_bridge.h; its numerics go out batched once a second, each ECG line as one
+ * EcgFrame (refused while --vitals also supplies ECG: one unit, one ECG stream). Every message
+ * carries the current incident: that of the last assignment, of a status or incident command, or
+ * of --incident at start (a unit restarted in the middle of a job); none when the unit is free.
+ *
+ * gpsd. With --gpsd HOST[:PORT] ("localhost" for localhost:2947) positions also come from gpsd's
+ * JSON (gpsd_client.h), reconnecting with backoff; a fix is used when newer than the newest one
+ * held, whichever input it came from.
  *
  * Display. Assignments and cancels are printed to stdout for the crew (address included);
  * the log on stderr gets the incident id and priority only, never the address or reason text.
@@ -38,7 +52,10 @@ typedef struct vehicle_config {
     long long baud;          /* serial speed when nmea is a terminal device */
     int replay_realtime;     /* replay a file at the pace of its fix times */
     char control[256];       /* unix socket path for control commands; "" for none */
-    char incident[64];       /* client mode: incident id for "status" */
+    char incident[64];       /* client mode: incident id for "status"; agent: initial incident */
+    char vitals[512];        /* "", "gen", "gen:stemi" or "wfdb:PATH" */
+    char monitor_socket[256]; /* unix socket path for a monitor bridge; "" for none */
+    char gpsd[128];           /* gpsd HOST[:PORT]; "" for none */
     long long fix_period_ms; /* how often the newest fix is sent */
     char log_level[16];      /* err | warn | info | debug */
 } vehicle_config_t;

@@ -4,6 +4,8 @@
  *
  *   goldline-vehicle --id A1 --nmea /dev/ttyUSB0 --baud 9600 --control /run/goldline/A1.sock
  *   goldline-vehicle --id A1 --nmea drive.log --replay-realtime=true --control /tmp/a1.sock
+ *   goldline-vehicle --id A1 --gpsd localhost --vitals wfdb:/data/ecg/s0010_re --incident INC-7
+ *   goldline-vehicle --id A1 --gpsd localhost --monitor-socket /run/goldline/A1-monitor.sock
  *   goldline-vehicle --control /tmp/a1.sock status en_route [--incident INC]
  *   goldline-vehicle --control /tmp/a1.sock info
  *
@@ -39,7 +41,14 @@ static const gl_cfg_option_t options[] = {
     {"control", GL_CFG_STR, "", 0, 0, C(control), 0,
      "unix socket path for control commands (status/info/help lines)"},
     {"incident", GL_CFG_STR, "", 0, 0, C(incident), 0,
-     "client mode: incident id for 'status' (default: the current assignment)"},
+     "client mode: incident id for 'status' (default: the current assignment); agent: the "
+     "incident the unit is on at start (vitals carry it)"},
+    {"vitals", GL_CFG_STR, "", 0, 0, C(vitals), 0,
+     "vitals and ECG source: gen, gen:stemi or wfdb:PATH (a WFDB record, e.g. .../s0010_re)"},
+    {"monitor-socket", GL_CFG_STR, "", 0, 0, C(monitor_socket), 0,
+     "unix socket path for a monitor bridge (NUM/ECG/PING lines, see vehicle/README.md)"},
+    {"gpsd", GL_CFG_STR, "", 0, 0, C(gpsd), 0,
+     "read positions from gpsd at HOST[:PORT] (e.g. localhost = 127.0.0.1:2947)"},
     {"fix-period-ms", GL_CFG_INT, "1000", 100, 60000, C(fix_period_ms), 0,
      "how often the newest fix is sent"},
     {"log-level", GL_CFG_STR, "info", 0, 0, C(log_level), 0, "err | warn | info | debug"},

@@ -202,6 +202,13 @@ check "impossible fixes are refused by reason (out of range, future, too fast)" 
     bash -c "py \"r['fixes']['out_of_range'] >= 2 and r['fixes']['future'] >= 1 and r['fixes']['too_fast'] >= 1\" <'$art/stats.json' | grep -q True"
 check "a refused fix does not move the unit (PROBE stays in Guixi)" \
     bash -c "ctl fleet | py \"[abs(v['lat'] - 28.2948) < 0.001 for v in r['vehicles'] if v['id'] == 'PROBE']\" | grep -qx '\[True\]'"
+"$inj" $UP vitals PROBE - "$inc1"
+"$inj" $UP ecg PROBE - "$inc1"
+vitals_in_pg() {
+    [ "$(psql_q "SELECT count(*) FROM vitals_numerics WHERE incident_id = '$inc1' AND vehicle_id = 'PROBE'")" = 3 ] &&
+        [ "$(psql_q "SELECT leads || '/' || samples_per_lead || '/' || sample_rate_hz || '/' || first_sample_index FROM ecg_strips WHERE incident_id = '$inc1'")" = "12/50/500/1000" ]
+}
+check "vitals and a 12-lead ECG frame are stored per incident in PostGIS" wait_for 15 vitals_in_pg
 copy_goes_on() { ctl stats | py "r['database']['records_pending'] == 0 and r['database']['positions_pending'] < 100 and r['database']['records_dead_lettered'] == 0" | grep -q True; }
 check "extreme times and seqs do not stop the copy into PostGIS" wait_for 15 copy_goes_on
 check "a unit's status stamped in year 285 million gets the receive time ($stamped)" [ "$stamped" = "$(date -u +%Y)" ]

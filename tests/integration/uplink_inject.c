@@ -2,14 +2,16 @@
  * gl-uplink-inject: sends hostile or broken uplink messages to a dispatcher, for the
  * integration test: what a faulty modem, a spoofing sender or a confused unit could send.
  *
- *   gl-uplink-inject URL KIND [VEHICLE [SEQ]]
+ *   gl-uplink-inject URL KIND [VEHICLE [SEQ [INCIDENT]]]
  *
  * KIND: good (a plausible fix at Guixi, to anchor a unit), garbage (random-looking bytes), truncated (a valid envelope cut in half), empty (a
  * zero-length message), no_body (a valid header without a body), unknown_vehicle (a GPS fix
  * from an id the dispatcher does not know), out_of_range (lat 123), future (a fix stamped one
  * hour ahead), teleport (a fix 500 km from Guixi, one second after "now"), bad_status (a
  * status value outside the enum), huge_seq (a seq above 2^63), ancient_fix (a fix stamped
- * -9e18 ms), far_status (available, stamped +9e18 ms), oos_now (out_of_service, stamped now). VEHICLE and SEQ default to GL-01 and the wall clock in ms
+ * -9e18 ms), far_status (available, stamped +9e18 ms), oos_now (out_of_service, stamped now),
+ * vitals (HR 88, SpO2 97, NIBP systolic 135 for INCIDENT), ecg (one 12-lead 500 Hz frame of
+ * 100 ms, a ramp per lead, for INCIDENT). VEHICLE and SEQ default to GL-01 and the wall clock in ms
  * (above anything the simulator sent).
  *
  * It talks to nanomsg directly (not through common/nnuv) because it sends one message and
@@ -40,7 +42,9 @@ int main(int argc, char **argv)
     }
     const char *url = argv[1], *kind = argv[2];
     const char *vehicle = argc > 3 ? argv[3] : "GL-01";
-    uint64_t seq = argc > 4 ? strtoull(argv[4], NULL, 10) : (uint64_t)now_ms();
+    uint64_t seq = argc > 4 && strcmp(argv[4], "-") ? strtoull(argv[4], NULL, 10)
+                                                    : (uint64_t)now_ms();
+    char *incident = argc > 5 ? argv[5] : NULL;
 
     Goldline__Uplink up = GOLDLINE__UPLINK__INIT;
     Goldline__GpsFix fix = GOLDLINE__GPS_FIX__INIT;
@@ -75,6 +79,48 @@ int main(int argc, char **argv)
         st.at_ms = far ? 9000000000000000000LL : now_ms();
         up.body_case = GOLDLINE__UPLINK__BODY_STATUS;
         up.status = &st;
+    } else if (!strcmp(kind, "vitals")) {
+        static Goldline__VitalsNumerics vit = GOLDLINE__VITALS_NUMERICS__INIT;
+        static Goldline__VitalsNumerics__Numeric nums[3];
+        static Goldline__VitalsNumerics__Numeric *ptrs[3];
+        const uint32_t codes[3] = {147842, 150456, 150021}; /* HR, SpO2, NIBP systolic */
+        const float values[3] = {88, 97, 135};
+        for (int i = 0; i < 3; i++) {
+            goldline__vitals_numerics__numeric__init(&nums[i]);
+            nums[i].mdc_code = codes[i];
+            nums[i].measured_at_ms = now_ms() - 500;
+            nums[i].has_value = 1;
+            nums[i].value = values[i];
+            ptrs[i] = &nums[i];
+        }
+        vit.incident_id = incident;
+        vit.n_numerics = 3;
+        vit.numerics = ptrs;
+        up.body_case = GOLDLINE__UPLINK__BODY_VITALS;
+        up.vitals = &vit;
+    } else if (!strcmp(kind, "ecg")) {
+        static Goldline__EcgFrame ecg = GOLDLINE__ECG_FRAME__INIT;
+        static uint32_t codes[12];
+        static int32_t samples[12 * 50];
+        for (int l = 0; l < 12; l++) {
+            codes[l] = 131329 + (uint32_t)l;
+            samples[l * 50] = l * 10; /* first sample, then deltas of 1: a ramp */
+            for (int k = 1; k < 50; k++)
+                samples[l * 50 + k] = 1;
+        }
+        ecg.incident_id = incident;
+        ecg.n_lead_codes = 12;
+        ecg.lead_codes = codes;
+        ecg.sample_rate_hz = 500;
+        ecg.uv_per_lsb = 5;
+        ecg.first_sample_ms = now_ms() - 200;
+        ecg.samples_per_lead = 50;
+        ecg.n_samples = 12 * 50;
+        ecg.samples = samples;
+        ecg.has_first_sample_index = 1;
+        ecg.first_sample_index = 1000;
+        up.body_case = GOLDLINE__UPLINK__BODY_ECG;
+        up.ecg = &ecg;
     } else if (!strcmp(kind, "bad_status")) {
         st.status = 77;
         st.at_ms = now_ms();

@@ -5,6 +5,9 @@
  */
 #include "ctl.h"
 
+#include "seal.h"
+#include <sodium.h>
+
 #include "ctl_format.h"
 #include "ctl_ws.h"
 #include "err.h"
@@ -69,6 +72,29 @@ static int print_result(const ctl_args_t *a, const ctl_ws_result_t *res, FILE *o
     return CTL_EXIT_OK;
 }
 
+/* vehicle add: writes the key the dispatcher drew into the unit's key file (mode 0600, never
+ * over an existing file) and takes it out of the result, so it is never printed. */
+static int save_key(const ctl_args_t *a, const ctl_ws_result_t *res, FILE *err)
+{
+    json_t *result = res->reply; /* the result object of the reply */
+    const char *hex = json_string_value(json_object_get(result, "key"));
+    seal_key_t key;
+    char why[256];
+    if (!hex || seal_key_from_hex(hex, &key) != 0) {
+        fprintf(err, "goldlinectl: the dispatcher sent no usable key\n");
+        return CTL_EXIT_PROTOCOL;
+    }
+    int rc = seal_key_write_file(a->key_file, &key, SEAL_KEY_HEX, why, sizeof why);
+    sodium_memzero(key.k, sizeof key.k);
+    json_object_del(result, "key");
+    if (rc != 0) {
+        fprintf(err, "goldlinectl: %s (the unit is provisioned: run vehicle add again to draw "
+                     "a new key)\n", why);
+        return CTL_EXIT_INTERNAL;
+    }
+    return CTL_EXIT_OK;
+}
+
 int ctl_run(int argc, char **argv, const ctl_env_t *env, FILE *out, FILE *err)
 {
     ctl_args_t a;
@@ -113,6 +139,8 @@ int ctl_run(int argc, char **argv, const ctl_env_t *env, FILE *out, FILE *err)
     case CTL_WS_OK:
         if (watching)
             code = w.failed ? CTL_EXIT_INTERNAL : CTL_EXIT_OK;
+        else if (a.key_file && (code = save_key(&a, &res, err)) != CTL_EXIT_OK)
+            break;
         else
             code = print_result(&a, &res, out, err);
         break;

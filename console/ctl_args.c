@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_URL "ws://127.0.0.1:8080"
 #define DEFAULT_TOKEN_FILE "./var/api-token"
@@ -47,6 +48,9 @@ const char ctl_usage[] =
     "  timeline INCIDENT            an incident and its events, oldest first\n"
     "  event INCIDENT EVENT [--at ISO8601] [--detail JSON-OBJECT]\n"
     "                               record a clinical event (default: now)\n"
+    "  vehicle add VEHICLE --kind ALS|BLS --key-file PATH [--call-sign TEXT] [--station ID]\n"
+    "              [--caps a,b]    provision a unit: the dispatcher draws its sealing key,\n"
+    "                               written once to PATH (mode 0600) for the unit\n"
     "  clocks INCIDENT              golden-time clocks: state, elapsed, target, remaining\n"
     "  fleet                        every vehicle with its status and last position\n"
     "  stats                        dispatcher counters\n"
@@ -86,6 +90,7 @@ enum cmd {
     CMD_WATCH,
     CMD_EVENT,
     CMD_CLOCKS,
+    CMD_VEHICLE_ADD,
 };
 
 #define BIT(c) (1u << (c))
@@ -115,6 +120,11 @@ enum opt_id {
     O_COUNT,
     O_AT,
     O_DETAIL,
+    O_KIND,
+    O_CALL_SIGN,
+    O_STATION,
+    O_CAPS,
+    O_KEY_FILE,
     O__COUNT
 };
 
@@ -143,6 +153,11 @@ static const struct opt {
     [O_REASON] = {"reason", 1, BIT(CMD_CANCEL)},
     [O_ALL] = {"all", 0, BIT(CMD_INCIDENTS)},
     [O_COUNT] = {"count", 1, BIT(CMD_WATCH)},
+    [O_KIND] = {"kind", 1, BIT(CMD_VEHICLE_ADD)},
+    [O_CALL_SIGN] = {"call-sign", 1, BIT(CMD_VEHICLE_ADD)},
+    [O_STATION] = {"station", 1, BIT(CMD_VEHICLE_ADD)},
+    [O_CAPS] = {"caps", 1, BIT(CMD_VEHICLE_ADD)},
+    [O_KEY_FILE] = {"key-file", 1, BIT(CMD_VEHICLE_ADD)},
     [O_AT] = {"at", 1, BIT(CMD_EVENT)},
     [O_DETAIL] = {"detail", 1, BIT(CMD_EVENT)},
 };
@@ -167,6 +182,7 @@ static const struct cmd_def {
     {CMD_WATCH, "watch", NULL, "subscribe", 0, {NULL, NULL}},
     {CMD_EVENT, "event", NULL, "event.add", 2, {"INCIDENT", "EVENT"}},
     {CMD_CLOCKS, "clocks", NULL, "clocks", 1, {"INCIDENT", NULL}},
+    {CMD_VEHICLE_ADD, "vehicle", "add", "vehicle.add", 1, {"VEHICLE", NULL}},
 };
 
 static const char *const complaints[] = {"chest_pain", "stroke",  "trauma",
@@ -439,6 +455,38 @@ static int build_event(json_t *req, const char *const *pos, const char *const *o
     return 0;
 }
 
+/* vehicle add: the unit's fixed data; the key comes back once and goes into --key-file, which
+ * must not exist yet (checked before anything is sent, so a key is never drawn for nothing). */
+static int build_vehicle_add(json_t *req, const char *const *pos, const char *const *ov,
+                             ctl_args_t *out, char *err, size_t errlen)
+{
+    if (!valid_vehicle(pos[0]))
+        return fail(err, errlen, "%s: not a vehicle id (letters, digits, '-', '_')", pos[0]);
+    if (!ov[O_KIND] || (strcmp(ov[O_KIND], "ALS") && strcmp(ov[O_KIND], "BLS")))
+        return fail(err, errlen, "vehicle add needs --kind ALS or --kind BLS");
+    if (!ov[O_KEY_FILE])
+        return fail(err, errlen, "vehicle add needs --key-file PATH (the unit's key goes there)");
+    if (access(ov[O_KEY_FILE], F_OK) == 0)
+        return fail(err, errlen, "--key-file %s exists: a provisioned key is never overwritten",
+                    ov[O_KEY_FILE]);
+    json_object_set_new(req, "vehicle", json_string(pos[0]));
+    json_object_set_new(req, "kind", json_string(ov[O_KIND]));
+    if (ov[O_CALL_SIGN] && set_text(req, "call_sign", "call-sign", ov[O_CALL_SIGN], err, errlen))
+        return GL_EINVAL;
+    if (ov[O_STATION] && set_text(req, "station", "station", ov[O_STATION], err, errlen))
+        return GL_EINVAL;
+    json_t *caps = json_array();
+    json_object_set_new(req, "capabilities", caps);
+    if (ov[O_CAPS]) {
+        char *list = xstrdup(ov[O_CAPS]), *save = NULL;
+        for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+            json_array_append_new(caps, json_string(t));
+        free(list);
+    }
+    out->key_file = xstrdup(ov[O_KEY_FILE]);
+    return 0;
+}
+
 static int build_request(const struct cmd_def *c, const char *const *pos, const char *const *ov,
                          ctl_args_t *out, char *err, size_t errlen)
 {
@@ -453,6 +501,8 @@ static int build_request(const struct cmd_def *c, const char *const *pos, const 
     switch (c->cmd) {
     case CMD_CALL_NEW:
         return build_call_new(req, ov, err, errlen);
+    case CMD_VEHICLE_ADD:
+        return build_vehicle_add(req, pos, ov, out, err, errlen);
     case CMD_ASSIGN:
         json_object_set_new(req, "incident", json_string(pos[0]));
         json_object_set_new(req, "vehicle", json_string(pos[1]));
@@ -675,5 +725,6 @@ void ctl_args_free(ctl_args_t *a)
     free(a->path);
     free(a->token);
     free(a->token_file);
+    free(a->key_file);
     memset(a, 0, sizeof *a);
 }

@@ -42,6 +42,7 @@ typedef struct ctl_args {
     long timeout_ms;        /* --timeout, for connecting and for each reply */
     char *token;            /* --token or GOLDLINE_TOKEN, else NULL until load_token; malloc'd */
     char *token_file;       /* where to read the token if none was given; malloc'd */
+    char *key_file;         /* vehicle add: where the unit's key goes; malloc'd or NULL */
 } ctl_args_t;
 
 /*

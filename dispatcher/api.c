@@ -5,9 +5,11 @@
 
 #include "err.h"
 #include "log.h"
+#include "seal.h"
 #include "text.h"
 #include "timeutil.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -237,6 +239,37 @@ json_t *api_clocks_json(const api_t *a, const incident_t *inc, int64_t now_ms)
     return arr;
 }
 
+/* Provisions a unit (or re-keys it) and returns its key, once: the only time it leaves the
+ * dispatcher, for `goldlinectl vehicle add` to write the unit's key file. */
+static json_t *op_vehicle_add(api_t *a, json_t *req, json_t *id)
+{
+    const char *caps[FLEET_MAX_CAPS + 1];
+    vehicle_def_t def = {json_string_value(json_object_get(req, "vehicle")),
+                         json_string_value(json_object_get(req, "call_sign")),
+                         json_string_value(json_object_get(req, "kind")),
+                         json_string_value(json_object_get(req, "station")), caps, 0};
+    json_t *jc = json_object_get(req, "capabilities");
+    if (jc && !json_is_array(jc))
+        return api_error(id, GL_EINVAL, "\"capabilities\" must be an array of strings");
+    size_t i;
+    json_t *c;
+    json_array_foreach(jc, i, c)
+    {
+        if (!json_is_string(c) || def.ncaps == FLEET_MAX_CAPS + 1)
+            return api_error(id, GL_EINVAL, "\"capabilities\": at most 8 strings");
+        caps[def.ncaps++] = json_string_value(c);
+    }
+    char key[SEAL_KEY_HEX_LEN + 1], err[160];
+    int rc = dispatch_vehicle_define(a->d, &def, key, err, sizeof err);
+    if (rc)
+        return api_error(id, rc, err);
+    vehicle_t *v = fleet_find(dispatch_fleet(a->d), def.id);
+    json_t *reply = ok(id, json_pack("{s:o,s:s}", "vehicle", api_vehicle_json(a, v, gl_now_ms()),
+                                     "key", key));
+    sodium_memzero(key, sizeof key);
+    return reply;
+}
+
 static json_t *op_event_add(api_t *a, json_t *req, json_t *id, const char *actor, int64_t now)
 {
     json_t *reply = NULL;
@@ -310,6 +343,8 @@ json_t *api_handle(api_t *a, json_t *req, const char *actor, int *subscribe)
             reply = rc ? api_error(id, rc, err)
                        : ok(id, json_pack("{s:o}", "incident", api_incident_json(inc)));
         }
+    } else if (!strcmp(op, "vehicle.add")) {
+        reply = op_vehicle_add(a, req, id);
     } else if (!strcmp(op, "event.add")) {
         reply = op_event_add(a, req, id, actor, now);
     } else if (!strcmp(op, "clocks")) {

@@ -7,10 +7,12 @@
 #include "goldline.pb-c.h"
 #include "log.h"
 #include "nnuv.h"
+#include "seal.h"
 #include "timeutil.h"
 
 #include <inttypes.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +21,7 @@ struct bus {
     dispatch_t *d;
     nnuv_sock_t *up, *down;
     bus_stats_t stats;
+    int allow_unsealed;
     gl_log_burst_t reject_burst;
     int pending_closes;
     void (*on_closed)(void *);
@@ -124,12 +127,51 @@ static int handle_ecg(bus_t *b, vehicle_t *v, const Goldline__Uplink *up, int64_
 void bus_handle_uplink(bus_t *b, const void *buf, size_t len, int64_t now_ms)
 {
     b->stats.received++;
+    /* A sealed envelope is opened with the key of the vehicle its header names; a unit with a
+     * key must seal, and a unit without one may speak plainly only if the dispatcher allows
+     * it (--allow-unsealed, for the simulator and units not provisioned yet). */
+    unsigned char *plain = NULL;
+    char id[SEAL_ID_MAX + 1] = "";
+    if (seal_is_sealed(SEAL_UPLINK, buf, len)) {
+        vehicle_t *sv = seal_peek(SEAL_UPLINK, buf, len, id) == 0
+                            ? fleet_find(dispatch_fleet(b->d), id)
+                            : NULL;
+        size_t plain_len = 0;
+        int rc = GL_EPROTO;
+        if (sv && sv->sealed && (plain = malloc(len ? len : 1))) {
+            seal_key_t key;
+            memcpy(key.k, sv->seal_key, sizeof key.k);
+            rc = seal_open(&key, SEAL_UPLINK, buf, len, plain, len, &plain_len);
+            sodium_memzero(key.k, sizeof key.k);
+        }
+        if (rc != 0) {
+            free(plain);
+            reject(b, !sv          ? BUS_REJECT_UNKNOWN_VEHICLE
+                      : rc == GL_EACCES || !sv->sealed ? BUS_REJECT_FORGED
+                                                       : BUS_REJECT_MALFORMED,
+                   sv ? sv->id : NULL, 0, now_ms);
+            return;
+        }
+        buf = plain;
+        len = plain_len;
+    }
     Goldline__Uplink *up = goldline__uplink__unpack(NULL, len, buf);
     if (!up) {
+        free(plain);
         reject(b, BUS_REJECT_MALFORMED, NULL, 0, now_ms);
         return;
     }
     vehicle_t *v = NULL;
+    vehicle_t *named = fleet_find(dispatch_fleet(b->d), up->vehicle_id);
+    if (!plain && named && (named->sealed || !b->allow_unsealed)) {
+        reject(b, BUS_REJECT_UNSEALED, up->vehicle_id, up->seq, now_ms);
+        goto done;
+    }
+    if (plain && strcmp(up->vehicle_id, id) != 0) {
+        /* sealed with one vehicle's key, speaking for another: forged */
+        reject(b, BUS_REJECT_FORGED, id, up->seq, now_ms);
+        goto done;
+    }
     if (up->body_case == GOLDLINE__UPLINK__BODY__NOT_SET) {
         reject(b, BUS_REJECT_NO_BODY, up->vehicle_id, up->seq, now_ms);
         goto done;
@@ -198,6 +240,7 @@ void bus_handle_uplink(bus_t *b, const void *buf, size_t len, int64_t now_ms)
     }
 done:
     goldline__uplink__free_unpacked(up, NULL);
+    free(plain);
 }
 
 static void on_uplink(nnuv_sock_t *s, const void *buf, size_t len, void *ctx)
@@ -219,7 +262,26 @@ static void publish(bus_t *b, const vehicle_t *v, Goldline__Downlink *dl)
     }
     memcpy(buf, v->id, idlen);
     goldline__downlink__pack(dl, buf + idlen);
-    if (nnuv_send(b->down, buf, idlen + len) == 0)
+    size_t total = idlen + len;
+    if (v->sealed) {
+        /* the whole message, topic included, sealed with the unit's key */
+        size_t cap = len + seal_overhead(SEAL_DOWNLINK, idlen - 1);
+        uint8_t *sealed = malloc(cap);
+        seal_key_t key;
+        memcpy(key.k, v->seal_key, sizeof key.k);
+        int rc = sealed ? seal_seal(&key, SEAL_DOWNLINK, v->id, buf + idlen, len, sealed, cap,
+                                    &total)
+                        : GL_ENOMEM;
+        sodium_memzero(key.k, sizeof key.k);
+        free(buf);
+        if (rc != 0) {
+            free(sealed);
+            b->stats.downlink_dropped++;
+            return;
+        }
+        buf = sealed;
+    }
+    if (nnuv_send(b->down, buf, total) == 0)
         b->stats.downlink_sent++;
     else
         b->stats.downlink_dropped++;
@@ -273,11 +335,12 @@ void bus_send_ack(bus_t *b, const vehicle_t *v)
 }
 
 int bus_open(uv_loop_t *loop, const char *uplink_url, const char *downlink_url, dispatch_t *d,
-             bus_t **out)
+             int allow_unsealed, bus_t **out)
 {
     bus_t *b = calloc(1, sizeof *b);
     if (!b)
         return GL_ENOMEM;
+    b->allow_unsealed = allow_unsealed;
     b->loop = loop;
     b->d = d;
     int rc = nnuv_open(loop, NNUV_PULL, &b->up);

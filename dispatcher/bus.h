@@ -2,8 +2,9 @@
  * The units' side of the dispatcher: the nanomsg uplink (PULL) and downlink (PUB), decoding and
  * encoding the protobuf envelopes of proto/goldline.proto.
  *
- * Every uplink message is checked before the core sees it: it must unpack, carry a known vehicle
- * id, a seq above what was already processed (a resend is only re-acknowledged) and a body. What
+ * Every uplink message is checked before the core sees it: a sealed one must open with the key
+ * of the vehicle it names (common/seal.h), a plain one is taken only from a unit without a key
+ * and while unsealed units are allowed; it must unpack, carry a known vehicle id, a seq above what was already processed (a resend is only re-acknowledged) and a body. What
  * fails is counted by reason and logged once per burst; the loop goes on.
  */
 #ifndef GL_BUS_H
@@ -20,7 +21,9 @@ typedef struct bus bus_t;
     XX(MALFORMED, "malformed")                                                                    \
     XX(NO_BODY, "no_body")                                                                        \
     XX(UNKNOWN_VEHICLE, "unknown_vehicle")                                                        \
-    XX(DUPLICATE, "duplicate")
+    XX(DUPLICATE, "duplicate")                                                                    \
+    XX(FORGED, "forged")       /* sealed with a wrong key, tampered, or for another vehicle */  \
+    XX(UNSEALED, "unsealed")   /* plain from a unit that has a key (or none allowed) */
 
 typedef enum bus_reject {
 #define XX(name, text) BUS_REJECT_##name,
@@ -42,7 +45,7 @@ typedef struct bus_stats {
  * `loop` and starts receiving into `d`. Returns 0 and *out, or GL_EIO (logged) / GL_ENOMEM.
  */
 int bus_open(uv_loop_t *loop, const char *uplink_url, const char *downlink_url, dispatch_t *d,
-             bus_t **out);
+             int allow_unsealed, bus_t **out);
 
 /*
  * Handles one uplink message as received (exposed so tests and benchmarks can drive it without

@@ -6,6 +6,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "seal.h"
 #include "text.h"
 
 #include <dirent.h>
@@ -206,7 +207,7 @@ static int load_vehicles(PGconn *c, dispatch_t *d)
                         "status, " MS("status_at") ", coalesce(incident_id, ''), "
                         "ST_Y(last_geom::geometry), ST_X(last_geom::geometry), " MS("last_fix_at")
                         ", last_speed_mps, last_heading_deg, last_uplink_seq, last_downlink_seq, "
-                        "pending_downlink::text FROM vehicles WHERE active ORDER BY id",
+                        "pending_downlink::text, seal_key FROM vehicles WHERE active ORDER BY id",
                         "loading the fleet");
     if (!r)
         return GL_EDB;
@@ -238,6 +239,16 @@ static int load_vehicles(PGconn *c, dispatch_t *d)
             t.gps.at_ms = t.fix_at_ms;
         }
         t.uplink_seq = t.durable_seq = t.acked_seq = (uint64_t)num(r, i, 13);
+        if (val(r, i, 16)) {
+            seal_key_t key;
+            if (seal_key_from_hex(val(r, i, 16), &key) != 0) {
+                LOG_ERR("db", "veh=%s: its seal_key is not 64 hex digits: the unit is refused "
+                        "until it is provisioned again", t.id);
+                memset(key.k, 0, sizeof key.k); /* a key nobody has: everything is refused */
+            }
+            t.sealed = 1;
+            memcpy(t.seal_key, key.k, sizeof t.seal_key);
+        }
         t.downlink_seq = (uint64_t)num(r, i, 14);
         rc = fleet_add(dispatch_fleet(d), &t, NULL);
         if (rc)

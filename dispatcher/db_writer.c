@@ -56,6 +56,15 @@ static const char SQL_VEHICLE[] =
     "last_downlink_seq = greatest(last_downlink_seq, (j->>'downlink_seq')::bigint), "
     "pending_downlink = j->'pending'" FROM_J " WHERE id = j->>'id'";
 
+static const char SQL_VEHICLE_DEF[] =
+    "INSERT INTO vehicles (id, call_sign, station_id, kind, capabilities, seal_key) "
+    "SELECT j->>'id', coalesce(j->>'call_sign', j->>'id'), "
+    "(SELECT id FROM stations WHERE id = j->>'station'), j->>'kind', "
+    "ARRAY(SELECT jsonb_array_elements_text(j->'capabilities')), j->>'seal_key'" FROM_J
+    " ON CONFLICT (id) DO UPDATE SET call_sign = EXCLUDED.call_sign, "
+    "station_id = EXCLUDED.station_id, kind = EXCLUDED.kind, "
+    "capabilities = EXCLUDED.capabilities, seal_key = EXCLUDED.seal_key, active = true";
+
 static const char SQL_POSITIONS[] =
     "INSERT INTO vehicle_positions (vehicle_id, seq, fix_at, received_at, geom, speed_mps, "
     "heading_deg, hdop, late) SELECT v, s, to_timestamp(f / 1000.0), to_timestamp(r / 1000.0), "
@@ -316,6 +325,7 @@ int db_writer_add_record(db_writer_t *w, uint64_t lsn, const char *payload, size
                  : !strcmp(t, "incident") ? SQL_INCIDENT
                  : !strcmp(t, "event")    ? SQL_EVENT
                  : !strcmp(t, "vehicle")  ? SQL_VEHICLE
+                 : !strcmp(t, "vehicle_def") ? SQL_VEHICLE_DEF
                                           : NULL;
         if (!s->sql) {
             rc = GL_EPROTO;

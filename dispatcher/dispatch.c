@@ -7,11 +7,13 @@
 #include "err.h"
 #include "log.h"
 #include "geo.h"
+#include "seal.h"
 #include "text.h"
 #include "timeutil.h"
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,6 +366,42 @@ static int apply_vehicle(dispatch_t *d, json_t *o)
     return 0;
 }
 
+/* A vehicle provisioned (or re-keyed) through the API: its fixed data and its key. */
+static int apply_vehicle_def(dispatch_t *d, json_t *o)
+{
+    const char *id = get_str(o, "id"), *kind = get_str(o, "kind"), *key = get_str(o, "seal_key");
+    seal_key_t k;
+    if (!id || !id[0] || strlen(id) >= FLEET_ID_LEN || !kind || !key ||
+        seal_key_from_hex(key, &k) != 0)
+        return GL_EPROTO;
+    vehicle_t *v = fleet_find(d->fleet, id);
+    if (!v) {
+        vehicle_t t;
+        memset(&t, 0, sizeof t);
+        snprintf(t.id, sizeof t.id, "%s", id);
+        t.status = VEHICLE_STATUS_AVAILABLE;
+        t.stale = 1;
+        int rc = fleet_add(d->fleet, &t, &v);
+        if (rc)
+            return rc;
+    }
+    gl_utf8_copy(v->call_sign, sizeof v->call_sign, get_str(o, "call_sign"));
+    gl_utf8_copy(v->kind, sizeof v->kind, kind);
+    gl_utf8_copy(v->station, sizeof v->station, get_str(o, "station"));
+    v->ncaps = 0;
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(o, "capabilities"), i, c)
+    {
+        if (v->ncaps < FLEET_MAX_CAPS && json_is_string(c))
+            gl_utf8_copy(v->caps[v->ncaps++], sizeof v->caps[0], json_string_value(c));
+    }
+    memcpy(v->seal_key, k.k, sizeof v->seal_key);
+    v->sealed = 1;
+    sodium_memzero(k.k, sizeof k.k);
+    return 0;
+}
+
 int dispatch_apply_record(dispatch_t *d, const char *payload, size_t len)
 {
     json_error_t jerr;
@@ -387,6 +425,8 @@ int dispatch_apply_record(dispatch_t *d, const char *payload, size_t len)
             rc = apply_event(d, op);
         else if (!strcmp(t, "vehicle"))
             rc = apply_vehicle(d, op);
+        else if (!strcmp(t, "vehicle_def"))
+            rc = apply_vehicle_def(d, op);
         else
             rc = GL_EPROTO;
         if (rc)
@@ -693,6 +733,55 @@ static void golden_alerts(dispatch_t *d, incident_t *inc, int64_t now_ms)
     }
 }
 
+int dispatch_vehicle_define(dispatch_t *d, const vehicle_def_t *def, char *key_hex, char *err,
+                            size_t errlen)
+{
+    if (!def->id || !def->id[0] || strlen(def->id) > SEAL_ID_MAX) {
+        snprintf(err, errlen, "a vehicle id is 1 to %d bytes", SEAL_ID_MAX);
+        return GL_EINVAL;
+    }
+    for (const char *p = def->id; *p; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_')) {
+            snprintf(err, errlen, "a vehicle id is letters, digits, '-' and '_'");
+            return GL_EINVAL;
+        }
+    if (!def->kind || (strcmp(def->kind, "ALS") && strcmp(def->kind, "BLS"))) {
+        snprintf(err, errlen, "kind must be ALS or BLS");
+        return GL_EINVAL;
+    }
+    if (def->ncaps > FLEET_MAX_CAPS) {
+        snprintf(err, errlen, "at most %d capabilities", FLEET_MAX_CAPS);
+        return GL_EINVAL;
+    }
+    seal_key_t k;
+    if (seal_key_generate(&k) != 0) {
+        snprintf(err, errlen, "no random key could be drawn");
+        return GL_EIO;
+    }
+    seal_key_to_hex(&k, key_hex);
+    sodium_memzero(k.k, sizeof k.k);
+    json_t *caps = json_array();
+    for (size_t i = 0; i < def->ncaps; i++)
+        json_array_append_new(caps, json_string(def->caps[i]));
+    json_t *op = json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:o,s:s}", "t", "vehicle_def", "id", def->id,
+                           "kind", def->kind, "call_sign", def->call_sign, "station",
+                           def->station, "capabilities", caps, "seal_key", key_hex);
+    json_t *ops = json_array();
+    ops_add(ops, op);
+    int rc = commit(d, ops);
+    if (rc) {
+        sodium_memzero(key_hex, SEAL_KEY_HEX_LEN);
+        snprintf(err, errlen, "cannot record the vehicle: %s", gl_strerror(rc));
+        return rc;
+    }
+    vehicle_t *v = fleet_find(d->fleet, def->id);
+    LOG_INFO("dispatch", "veh=%s provisioned with a new key", def->id);
+    if (v)
+        notify_vehicle(d, v);
+    return 0;
+}
+
 /* ---- the uplink --------------------------------------------------------------------------- */
 
 int dispatch_uplink_begin(dispatch_t *d, const char *vehicle_id, uint64_t seq, int is_fix,
@@ -715,8 +804,10 @@ int dispatch_uplink_begin(dispatch_t *d, const char *vehicle_id, uint64_t seq, i
             v->refuse_from = 0;
     }
     /* A fix not yet durable may come again after a crash that lost it from memory while a
-     * later status was journaled: history takes it (PostGIS stores a fix once). */
-    if (seq <= v->uplink_seq && !(is_fix && seq > v->durable_seq)) {
+     * later status was journaled: history takes it (PostGIS stores a fix once). Only those:
+     * anything this process has taken itself is a duplicate, or a replay. */
+    int maybe_lost = is_fix && seq > v->durable_seq && seq <= v->restored_seq;
+    if (seq <= v->uplink_seq && !maybe_lost) {
         d->stats.uplink_duplicate++;
         return GL_EDUP;
     }
@@ -930,6 +1021,14 @@ int dispatch_uplink_ecg(dispatch_t *d, vehicle_t *v, uint64_t seq, const char *i
 }
 
 /* ---- periodic work ------------------------------------------------------------------------ */
+
+void dispatch_mark_restored(dispatch_t *d)
+{
+    for (uint32_t s = 0; s < fleet_count(d->fleet); s++) {
+        vehicle_t *v = fleet_at(d->fleet, s);
+        v->restored_seq = v->uplink_seq;
+    }
+}
 
 void dispatch_resend_pending(dispatch_t *d, int64_t now_ms)
 {

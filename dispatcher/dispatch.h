@@ -135,6 +135,22 @@ int dispatch_add_event(dispatch_t *d, incident_t *inc, const char *kind, int64_t
                        const char *source, json_t *detail, int64_t now_ms, char *err,
                        size_t errlen);
 
+/* A unit as an administrator provisions it. */
+typedef struct vehicle_def {
+    const char *id, *call_sign, *kind, *station; /* station, call_sign may be NULL */
+    const char *const *caps;
+    size_t ncaps;
+} vehicle_def_t;
+
+/*
+ * Adds a unit to the fleet, or re-keys an existing one: a fresh sealing key is drawn, written
+ * to key_hex (SEAL_KEY_HEX_LEN + 1 bytes) for the caller to hand to the unit once, and
+ * journaled (and so copied to vehicles.seal_key). From then on the unit must seal everything.
+ * Returns 0, GL_EINVAL (message in err) or GL_EIO.
+ */
+int dispatch_vehicle_define(dispatch_t *d, const vehicle_def_t *def, char *key_hex, char *err,
+                            size_t errlen);
+
 /* Tells the core that incident number (day, seq) exists, so new numbers continue above it. */
 void dispatch_note_incident_number(dispatch_t *d, int day, int seq);
 
@@ -195,6 +211,11 @@ int dispatch_uplink_ecg(dispatch_t *d, vehicle_t *v, uint64_t seq, const char *i
  * it to the unit if that is news.
  */
 void dispatch_uplink_durable(dispatch_t *d, vehicle_t *v, uint64_t seq);
+
+/* Records, after the state is loaded and the journal replayed, how far each unit's uplink was
+ * processed before this start: below that, fixes not yet durable may have been lost with the
+ * old process and are taken again when the unit resends them. */
+void dispatch_mark_restored(dispatch_t *d);
 
 /* Sends again what the units have not acknowledged (used at start, after a restart). */
 void dispatch_resend_pending(dispatch_t *d, int64_t now_ms);

@@ -75,6 +75,7 @@ typedef struct vehicle {
     /* wire sequence numbers */
     uint64_t uplink_seq;                 /* highest uplink seq processed (older = duplicate) */
     uint64_t refuse_from;                /* a deferred seq: nothing newer until it comes again */
+    uint64_t restored_seq;               /* uplink_seq as restored at start (see dispatch.c) */
     uint64_t durable_seq;                /* highest uplink seq whose effects are durable */
     uint64_t acked_seq;                  /* highest uplink seq acknowledged to the unit */
     uint64_t downlink_seq;               /* last downlink seq used */
@@ -83,6 +84,8 @@ typedef struct vehicle {
     downlink_msg_t pending[VEHICLE_MAX_PENDING_DOWNLINK]; /* unacknowledged, oldest first */
     int npending;
     int stale;                           /* last stale verdict told to the console */
+    int sealed;                          /* the unit has a key: it must seal everything */
+    unsigned char seal_key[32];          /* its key (common/seal.h), when sealed */
     uint32_t slot;                       /* index in the fleet array */
 } vehicle_t;
 

@@ -36,6 +36,7 @@ struct config {
     char schema_dir[512], tz[64], log_level[16];
     long long ws_port, pg_port, auto_assign_s, stale_s, db_wait_s, journal_truncate_kb;
     double detour, speed_kmh;
+    int allow_unsealed;
 };
 
 #define OPT_STR(n, field, def, sec, h)                                                            \
@@ -62,6 +63,7 @@ static const gl_cfg_option_t options[] = {
     OPT_NUM("db-wait-s", GL_CFG_INT, 0, 86400, db_wait_s, "60", "how long to wait for PostGIS at start"),
     OPT_NUM("journal-truncate-kb", GL_CFG_INT, 0, 1073741824, journal_truncate_kb, "1024", "empty the journal once confirmed and larger than this"),
     OPT_STR("log-level", log_level, "info", 0, "err, warn, info or debug"),
+    OPT_NUM("allow-unsealed", GL_CFG_BOOL, 0, 0, allow_unsealed, "true", "take plain envelopes from units without a key (simulator, units not provisioned yet)"),
     {.name = NULL},
 };
 
@@ -77,6 +79,7 @@ struct app {
     uv_timer_t tick;
     uv_signal_t sigint, sigterm;
     int64_t *pos_broadcast; /* fix_at last pushed to the consoles, per fleet slot */
+    size_t pos_cap;         /* slots in pos_broadcast */
     int stopping;
 };
 
@@ -237,6 +240,14 @@ static void on_tick(uv_timer_t *t)
     if (!ws_has_subscribers(a->ws))
         return;
     fleet_t *f = dispatch_fleet(a->d);
+    if (fleet_count(f) > a->pos_cap) { /* units provisioned since start */
+        int64_t *pb = realloc(a->pos_broadcast, fleet_count(f) * sizeof *pb);
+        if (!pb)
+            return;
+        memset(pb + a->pos_cap, 0, (fleet_count(f) - a->pos_cap) * sizeof *pb);
+        a->pos_broadcast = pb;
+        a->pos_cap = fleet_count(f);
+    }
     for (uint32_t s = 0; s < fleet_count(f) && a->pos_broadcast; s++) {
         vehicle_t *v = fleet_at(f, s);
         if (v->has_fix && v->fix_at_ms != a->pos_broadcast[s]) {
@@ -324,13 +335,15 @@ int main(int argc, char **argv)
     char dead_letter[700];
     snprintf(dead_letter, sizeof dead_letter, "%s/dead-letter.log", journal_dir);
     db_writer_set_journal(a->db, a->journal, dead_letter);
+    dispatch_mark_restored(a->d);
     dispatch_set_journal(a->d, a->journal);
     LOG_INFO("main", "state loaded: PostGIS holds the journal up to %" PRIu64 ", journal ends at "
              "%" PRIu64, applied, journal_last_lsn(a->journal));
-    a->pos_broadcast = calloc(fleet_count(dispatch_fleet(a->d)) + 1, sizeof *a->pos_broadcast);
+    a->pos_cap = fleet_count(dispatch_fleet(a->d)) + 1;
+    a->pos_broadcast = calloc(a->pos_cap, sizeof *a->pos_broadcast);
 
     a->api = (api_t){a->d, NULL, a->db, c->tz};
-    if (bus_open(&a->loop, c->uplink_url, c->downlink_url, a->d, &a->bus) != 0)
+    if (bus_open(&a->loop, c->uplink_url, c->downlink_url, a->d, c->allow_unsealed, &a->bus) != 0)
         return 1;
     a->api.bus = a->bus;
     if (ws_open(&a->loop, c->ws_iface, (int)c->ws_port, token, &a->api, &a->ws) != 0)

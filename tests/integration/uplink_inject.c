@@ -14,10 +14,14 @@
  * 100 ms, a ramp per lead, for INCIDENT). VEHICLE and SEQ default to GL-01 and the wall clock in ms
  * (above anything the simulator sent).
  *
+ * With GL_INJECT_KEY_FILE=PATH in the environment the envelope is sealed with that key file
+ * (common/seal.h), as a provisioned unit does.
+ *
  * It talks to nanomsg directly (not through common/nnuv) because it sends one message and
  * exits: no event loop is involved.
  */
 #include "goldline.pb-c.h"
+#include "seal.h"
 
 #include <nanomsg/nn.h>
 #include <nanomsg/pipeline.h>
@@ -144,6 +148,21 @@ int main(int argc, char **argv)
         len /= 2;
     } else if (!strcmp(kind, "empty")) {
         len = 0;
+    }
+    const char *key_file = getenv("GL_INJECT_KEY_FILE");
+    if (key_file) {
+        seal_key_t key;
+        char why[256];
+        size_t sealed_len = 0, cap = len + seal_overhead(SEAL_UPLINK, strlen(up.vehicle_id));
+        uint8_t *sealed = malloc(cap);
+        if (!sealed || seal_key_read_file(key_file, &key, why, sizeof why) != 0 ||
+            seal_seal(&key, SEAL_UPLINK, up.vehicle_id, buf, len, sealed, cap, &sealed_len) != 0) {
+            fprintf(stderr, "%s: cannot seal with %s: %s\n", argv[0], key_file, why);
+            return 1;
+        }
+        free(buf);
+        buf = sealed;
+        len = sealed_len;
     }
     int s = nn_socket(AF_SP, NN_PUSH);
     int linger = 2000;

@@ -658,6 +658,7 @@ int main(int argc, char **argv)
         snprintf(dir, sizeof dir, "%s", getenv("ROUTE_BENCH_DATA"));
     else
         snprintf(dir, sizeof dir, "%s/../shared/data/roads", root != NULL ? root : ".");
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress is visible when the output goes to a file */
     int own_db = 0;
     if (url_env != NULL) {
         snprintf(url, sizeof url, "%s", url_env);

@@ -95,6 +95,34 @@ static int save_key(const ctl_args_t *a, const ctl_ws_result_t *res, FILE *err)
     return CTL_EXIT_OK;
 }
 
+/* user add: reads the password (first line of stdin, at most 1024 bytes, not empty) and puts
+ * only its argon2id hash into the request, so the password never leaves this machine. */
+static int add_password_hash(ctl_args_t *a, FILE *in, FILE *err)
+{
+    char pw[1026], hash[crypto_pwhash_STRBYTES];
+    if (!fgets(pw, sizeof pw, in)) {
+        fprintf(err, "goldlinectl: user add reads the password from stdin: none given\n");
+        return CTL_EXIT_USAGE;
+    }
+    pw[strcspn(pw, "\r\n")] = '\0';
+    size_t n = strlen(pw);
+    int rc = CTL_EXIT_OK;
+    if (n == 0 || n > 1024) {
+        fprintf(err, "goldlinectl: the password must be 1-1024 bytes\n");
+        rc = CTL_EXIT_USAGE;
+    } else if (sodium_init() < 0 ||
+               crypto_pwhash_str(hash, pw, n, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                 crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+        fprintf(err, "goldlinectl: cannot hash the password (out of memory?)\n");
+        rc = CTL_EXIT_INTERNAL;
+    } else {
+        json_object_set_new(a->request, "password_hash", json_string(hash));
+    }
+    sodium_memzero(pw, sizeof pw);
+    sodium_memzero(hash, sizeof hash);
+    return rc;
+}
+
 int ctl_run(int argc, char **argv, const ctl_env_t *env, FILE *out, FILE *err)
 {
     ctl_args_t a;
@@ -115,6 +143,11 @@ int ctl_run(int argc, char **argv, const ctl_env_t *env, FILE *out, FILE *err)
         fprintf(err, "goldlinectl: %s\n", msg);
         ctl_args_free(&a);
         return CTL_EXIT_USAGE;
+    }
+
+    if (!strcmp(a.op, "user.add") && (code = add_password_hash(&a, stdin, err)) != CTL_EXIT_OK) {
+        ctl_args_free(&a);
+        return code;
     }
 
     struct watch_ctx w = {out, 0};

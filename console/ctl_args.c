@@ -51,6 +51,11 @@ const char ctl_usage[] =
     "  vehicle add VEHICLE --kind ALS|BLS --key-file PATH [--call-sign TEXT] [--station ID]\n"
     "              [--caps a,b]    provision a unit: the dispatcher draws its sealing key,\n"
     "                               written once to PATH (mode 0600) for the unit\n"
+    "  user add NAME --role ROLE [--hospital ID]\n"
+    "                               add (or replace) a console user; the password is read\n"
+    "                               from stdin and only its argon2id hash is sent. ROLE is\n"
+    "                               call_taker, dispatcher, supervisor, ed, crew or admin\n"
+    "                               (ed needs --hospital)\n"
     "  clocks INCIDENT              golden-time clocks: state, elapsed, target, remaining\n"
     "  fleet                        every vehicle with its status and last position\n"
     "  stats                        dispatcher counters\n"
@@ -91,6 +96,7 @@ enum cmd {
     CMD_EVENT,
     CMD_CLOCKS,
     CMD_VEHICLE_ADD,
+    CMD_USER_ADD,
 };
 
 #define BIT(c) (1u << (c))
@@ -125,6 +131,8 @@ enum opt_id {
     O_STATION,
     O_CAPS,
     O_KEY_FILE,
+    O_ROLE,
+    O_HOSPITAL,
     O__COUNT
 };
 
@@ -158,6 +166,8 @@ static const struct opt {
     [O_STATION] = {"station", 1, BIT(CMD_VEHICLE_ADD)},
     [O_CAPS] = {"caps", 1, BIT(CMD_VEHICLE_ADD)},
     [O_KEY_FILE] = {"key-file", 1, BIT(CMD_VEHICLE_ADD)},
+    [O_ROLE] = {"role", 1, BIT(CMD_USER_ADD)},
+    [O_HOSPITAL] = {"hospital", 1, BIT(CMD_USER_ADD)},
     [O_AT] = {"at", 1, BIT(CMD_EVENT)},
     [O_DETAIL] = {"detail", 1, BIT(CMD_EVENT)},
 };
@@ -183,6 +193,7 @@ static const struct cmd_def {
     {CMD_EVENT, "event", NULL, "event.add", 2, {"INCIDENT", "EVENT"}},
     {CMD_CLOCKS, "clocks", NULL, "clocks", 1, {"INCIDENT", NULL}},
     {CMD_VEHICLE_ADD, "vehicle", "add", "vehicle.add", 1, {"VEHICLE", NULL}},
+    {CMD_USER_ADD, "user", "add", "user.add", 1, {"NAME", NULL}},
 };
 
 static const char *const complaints[] = {"chest_pain", "stroke",  "trauma",
@@ -487,6 +498,42 @@ static int build_vehicle_add(json_t *req, const char *const *pos, const char *co
     return 0;
 }
 
+/* user add: name, role and hospital checked as the dispatcher will (dispatcher/auth.h); the
+ * password is read and hashed by ctl_run(), never put on the command line. */
+static int build_user_add(json_t *req, const char *const *pos, const char *const *ov,
+                          char *err, size_t errlen)
+{
+    static const char *const roles[] = {"call_taker", "dispatcher", "supervisor",
+                                        "ed",         "crew",       "admin"};
+    const char *name = pos[0], *role = ov[O_ROLE], *hosp = ov[O_HOSPITAL];
+    size_t n = strlen(name);
+    int ok = n > 0 && n <= 32 && (islower((unsigned char)name[0]) || isdigit((unsigned char)name[0]));
+    for (size_t i = 0; ok && i < n; i++)
+        ok = islower((unsigned char)name[i]) || isdigit((unsigned char)name[i]) ||
+             strchr("._-", name[i]);
+    if (!ok)
+        return fail(err, errlen, "%s: not a user name (1-32 of a-z 0-9 . _ -)", name);
+    int known = 0;
+    for (size_t i = 0; role && i < sizeof roles / sizeof roles[0]; i++)
+        known |= !strcmp(role, roles[i]);
+    if (!known)
+        return fail(err, errlen, "user add needs --role call_taker, dispatcher, supervisor, ed, "
+                                 "crew or admin");
+    n = hosp ? strlen(hosp) : 0;
+    ok = !hosp || (n > 0 && n <= 32);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = isalnum((unsigned char)hosp[i]) || strchr("._:/-", hosp[i]);
+    if (!ok)
+        return fail(err, errlen, "--hospital %s: not a hospital id", hosp);
+    if (!strcmp(role, "ed") && !hosp)
+        return fail(err, errlen, "an ed user needs --hospital");
+    json_object_set_new(req, "username", json_string(name));
+    json_object_set_new(req, "role", json_string(role));
+    if (hosp)
+        json_object_set_new(req, "hospital", json_string(hosp));
+    return 0;
+}
+
 static int build_request(const struct cmd_def *c, const char *const *pos, const char *const *ov,
                          ctl_args_t *out, char *err, size_t errlen)
 {
@@ -503,6 +550,8 @@ static int build_request(const struct cmd_def *c, const char *const *pos, const 
         return build_call_new(req, ov, err, errlen);
     case CMD_VEHICLE_ADD:
         return build_vehicle_add(req, pos, ov, out, err, errlen);
+    case CMD_USER_ADD:
+        return build_user_add(req, pos, ov, err, errlen);
     case CMD_ASSIGN:
         json_object_set_new(req, "incident", json_string(pos[0]));
         json_object_set_new(req, "vehicle", json_string(pos[1]));

@@ -25,6 +25,10 @@ fleet_args=()
 if [ -f "$osm" ]; then
     echo "run.sh: placing the fleet at the places of $(basename "$osm")"
     python3 "$root/deploy/osm_demo_fleet.py" "$osm" "$demo"
+    # The roads too, so that candidates are ranked by road ETA (deploy/import-osm.sh).
+    pbf="${osm%.osm}.osm.pbf"
+    [ -f "$pbf" ] || pbf="$osm"
+    "$root/deploy/import-osm.sh" "$pbf" | tail -n 1
     fleet_args=(--units "$demo/units.csv" --hospitals "$demo/hospitals.csv")
 else
     echo "run.sh: no OSM extract at $osm: 20 units at random around Guixi"

@@ -15,6 +15,17 @@ cmake --build "$build" -j"$(nproc)"
 echo "== unit tests (ASan+UBSan)"
 (cd "$build" && ctest --output-on-failure -j"$(nproc)")
 
+echo "== valgrind on the domain tests (no sanitizers in this build)"
+vg="$root/build-valgrind"
+cmake -S "$root" -B "$vg" -DGL_WERROR=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build "$vg" --target check_dispatch check_golden check_common -j"$(nproc)" >/dev/null
+for t in check_common check_dispatch check_golden; do
+    CK_FORK=no valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+        --error-exitcode=9 "$vg/tests/$t" >"$vg/$t.valgrind.log" 2>&1 ||
+        { tail -n 40 "$vg/$t.valgrind.log"; echo "valgrind: $t is not clean"; exit 1; }
+    echo "valgrind: $t clean"
+done
+
 echo "== fuzzing the JT/T 808 codec for 30 s (libFuzzer)"
 fuzz="$root/build-fuzz"
 CC=clang cmake -S "$root" -B "$fuzz" -DGL_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
@@ -26,6 +37,12 @@ grep -E '^Done [0-9]+ runs' "$fuzz/fuzz_jt808.log" || true
 
 echo "== OSM import into pgRouting (deploy/import-osm.sh)"
 "$root/tests/integration/import_osm.sh"
+
+echo "== routing against pgRouting (Nanjing: 1,000 pairs, isochrones)"
+"$root/tests/integration/route_pgr.sh" "$build"
+
+echo "== users, roles and sessions over the real websocket"
+"$root/tests/integration/auth.sh" "$build"
 
 if [ -x "$root/tests/integration/run.sh" ]; then
     echo "== integration tests (PostGIS, dispatcher, fleet, goldlinectl)"

@@ -8,6 +8,7 @@
 #ifndef GL_API_H
 #define GL_API_H
 
+#include "auth.h"
 #include "bus.h"
 #include "db.h"
 #include "dispatch.h"
@@ -19,6 +20,7 @@ typedef struct api {
     bus_t *bus;             /* may be NULL (tests) */
     db_writer_t *db;        /* may be NULL (tests) */
     const char *tz;         /* the county's time zone, e.g. "Asia/Shanghai" */
+    auth_t *auth;           /* users and sessions; NULL: only the operator token (tests) */
 } api_t;
 
 json_t *api_incident_json(const incident_t *inc);

@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -372,6 +373,99 @@ static int load_metrics(PGconn *c, dispatch_t *d)
     return rc;
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Index of pgRouting vertex id `id` in the sorted ids, or -1. */
+static long vertex_index(const int64_t *ids, size_t n, int64_t id)
+{
+    const int64_t *hit = bsearch(&id, ids, n, sizeof *ids, cmp_i64);
+    return hit ? (long)(hit - ids) : -1;
+}
+
+/*
+ * The road graph of deploy/import-osm.sh (pgRouting tables ways / ways_vertices_pgr): each way
+ * gives an arc per drivable direction (cost_s / reverse_cost_s in seconds, negative = closed),
+ * costed in microseconds as geo/graph.h wants. No tables, or no drivable road: no graph, and
+ * the ETAs are straight-line (said once here, and on every candidate).
+ */
+static int load_roads(PGconn *c, dispatch_t *d)
+{
+    PGresult *r = query(c, "SELECT to_regclass('public.ways') IS NOT NULL AND "
+                           "to_regclass('public.ways_vertices_pgr') IS NOT NULL",
+                        "looking for the road graph");
+    int present = r && PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    if (!present) {
+        LOG_WARN("db", "no road graph (run deploy/import-osm.sh): ETAs are straight-line");
+        return 0;
+    }
+    PGresult *vr = query(c, "SELECT id, ST_Y(the_geom), ST_X(the_geom) FROM ways_vertices_pgr "
+                            "ORDER BY id", "loading road vertices");
+    PGresult *er = query(c, "SELECT source, target, cost_s, reverse_cost_s, length_m FROM ways "
+                            "WHERE source IS NOT NULL AND target IS NOT NULL",
+                         "loading road edges");
+    int rc = 0;
+    size_t nv = vr ? (size_t)PQntuples(vr) : 0, ne = er ? (size_t)PQntuples(er) : 0;
+    int64_t *ids = calloc(nv ? nv : 1, sizeof *ids);
+    double *lat = calloc(nv ? nv : 1, sizeof *lat), *lon = calloc(nv ? nv : 1, sizeof *lon);
+    graph_edge_t *edges = calloc(ne ? 2 * ne : 1, sizeof *edges);
+    size_t n = 0;
+    if (!vr || !er) {
+        rc = GL_EDB;
+        goto done;
+    }
+    if (!ids || !lat || !lon || !edges) {
+        rc = GL_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < nv; i++) {
+        ids[i] = num(vr, (int)i, 0);
+        lat[i] = strtod(val(vr, (int)i, 1), NULL);
+        lon[i] = strtod(val(vr, (int)i, 2), NULL);
+    }
+    for (size_t i = 0; i < ne; i++) {
+        long s = vertex_index(ids, nv, num(er, (int)i, 0)), t = vertex_index(ids, nv, num(er, (int)i, 1));
+        double fwd = val(er, (int)i, 2) ? strtod(val(er, (int)i, 2), NULL) : -1;
+        double rev = val(er, (int)i, 3) ? strtod(val(er, (int)i, 3), NULL) : -1;
+        double len = val(er, (int)i, 4) ? strtod(val(er, (int)i, 4), NULL) : 0;
+        if (s < 0 || t < 0)
+            continue;
+        if (fwd >= 0)
+            edges[n++] = (graph_edge_t){(uint32_t)s, (uint32_t)t, llround(fwd * 1e6), len};
+        if (rev >= 0)
+            edges[n++] = (graph_edge_t){(uint32_t)t, (uint32_t)s, llround(rev * 1e6), len};
+    }
+    if (n == 0) {
+        LOG_WARN("db", "the road graph has no drivable arc: ETAs are straight-line");
+        goto done;
+    }
+    graph_t *g;
+    rc = graph_new((uint32_t)nv, lat, lon, edges, n, NULL, &g);
+    roads_t *roads = NULL;
+    if (rc == 0)
+        rc = roads_new(g, &roads); /* takes g */
+    if (rc == 0) {
+        dispatch_set_roads(d, roads);
+        LOG_INFO("db", "road graph: %zu vertices, %zu arcs; ETAs by road", nv, n);
+    } else {
+        LOG_ERR("db", "the road graph could not be built (%s): ETAs are straight-line",
+                gl_strerror(rc));
+        rc = 0; /* dispatch goes on without it */
+    }
+done:
+    PQclear(vr);
+    PQclear(er);
+    free(ids);
+    free(lat);
+    free(lon);
+    free(edges);
+    return rc;
+}
+
 int db_load(const char *conninfo, const char *schema_dir, int wait_s, dispatch_t *d,
             uint64_t *applied_lsn)
 {
@@ -393,6 +487,8 @@ int db_load(const char *conninfo, const char *schema_dir, int wait_s, dispatch_t
     }
     if (!rc)
         rc = load_metrics(c, d);
+    if (!rc)
+        rc = load_roads(c, d);
     if (!rc)
         rc = load_vehicles(c, d);
     if (!rc)

@@ -65,6 +65,21 @@ static const char SQL_VEHICLE_DEF[] =
     "station_id = EXCLUDED.station_id, kind = EXCLUDED.kind, "
     "capabilities = EXCLUDED.capabilities, seal_key = EXCLUDED.seal_key, active = true";
 
+/* Console users (access.c): the argon2id string only, never a password. */
+static const char SQL_USER[] =
+    "INSERT INTO users (username, password_hash, role, hospital_id, active, updated_at) "
+    "SELECT j->>'username', j->>'hash', j->>'role', nullif(j->>'hospital', ''), "
+    "(j->>'active')::boolean, " TS("at") FROM_J " ON CONFLICT (username) DO UPDATE SET "
+    "password_hash = EXCLUDED.password_hash, role = EXCLUDED.role, "
+    "hospital_id = EXCLUDED.hospital_id, active = EXCLUDED.active, "
+    "updated_at = EXCLUDED.updated_at";
+
+/* Who did what through the API (access.c): ids and actions, no patient data. */
+static const char SQL_AUDIT[] =
+    "INSERT INTO audit_log (at, actor, action, target, detail) SELECT " TS("at") ", "
+    "j->>'actor', j->>'action', nullif(j->>'target', ''), "
+    "CASE WHEN jsonb_typeof(j->'detail') = 'object' THEN j->'detail' END" FROM_J;
+
 static const char SQL_POSITIONS[] =
     "INSERT INTO vehicle_positions (vehicle_id, seq, fix_at, received_at, geom, speed_mps, "
     "heading_deg, hdop, late) SELECT v, s, to_timestamp(f / 1000.0), to_timestamp(r / 1000.0), "
@@ -326,6 +341,8 @@ int db_writer_add_record(db_writer_t *w, uint64_t lsn, const char *payload, size
                  : !strcmp(t, "event")    ? SQL_EVENT
                  : !strcmp(t, "vehicle")  ? SQL_VEHICLE
                  : !strcmp(t, "vehicle_def") ? SQL_VEHICLE_DEF
+                 : !strcmp(t, "user")     ? SQL_USER
+                 : !strcmp(t, "audit")    ? SQL_AUDIT
                                           : NULL;
         if (!s->sql) {
             rc = GL_EPROTO;

@@ -32,6 +32,12 @@ struct dispatch {
     gl_log_burst_t gps_burst, status_burst;
     golden_metric_t *metrics;
     size_t nmetrics;
+    struct {                        /* journal op types of other modules (dispatch_register_op) */
+        char type[16];
+        int (*apply)(void *ctx, json_t *op);
+        void *ctx;
+    } ext[DISPATCH_MAX_OP_TYPES];
+    int next;
 };
 
 dispatch_t *dispatch_new(const dispatch_params_t *p, const dispatch_hooks_t *hooks, void *ctx,
@@ -58,10 +64,17 @@ void dispatch_free(dispatch_t *d)
 {
     if (!d)
         return;
+    roads_free(d->params.match.roads);
     fleet_free(d->fleet);
     incident_table_free(d->incidents);
     free(d->metrics);
     free(d);
+}
+
+void dispatch_set_roads(dispatch_t *d, roads_t *roads)
+{
+    roads_free(d->params.match.roads);
+    d->params.match.roads = roads;
 }
 
 void dispatch_set_journal(dispatch_t *d, journal_t *j)
@@ -247,6 +260,32 @@ static int commit(dispatch_t *d, json_t *ops)
     return 0;
 }
 
+int dispatch_register_op(dispatch_t *d, const char *type, int (*apply)(void *ctx, json_t *op),
+                         void *ctx)
+{
+    if (d->next == DISPATCH_MAX_OP_TYPES || strlen(type) >= sizeof d->ext[0].type)
+        return GL_ENOSPC;
+    snprintf(d->ext[d->next].type, sizeof d->ext[0].type, "%s", type);
+    d->ext[d->next].apply = apply;
+    d->ext[d->next].ctx = ctx;
+    d->next++;
+    return 0;
+}
+
+int dispatch_commit_ops(dispatch_t *d, json_t *ops)
+{
+    return commit(d, ops);
+}
+
+/* An op of a registered type: handed to its module (none registered: refused). */
+static int apply_ext(dispatch_t *d, const char *type, json_t *op)
+{
+    for (int i = 0; i < d->next; i++)
+        if (!strcmp(d->ext[i].type, type))
+            return d->ext[i].apply ? d->ext[i].apply(d->ext[i].ctx, op) : 0;
+    return GL_EPROTO;
+}
+
 /* ---- journal records: applying ------------------------------------------------------------ */
 
 static const char *get_str(json_t *o, const char *key)
@@ -428,7 +467,7 @@ int dispatch_apply_record(dispatch_t *d, const char *payload, size_t len)
         else if (!strcmp(t, "vehicle_def"))
             rc = apply_vehicle_def(d, op);
         else
-            rc = GL_EPROTO;
+            rc = apply_ext(d, t, op);
         if (rc)
             break;
     }
@@ -447,8 +486,17 @@ static void notify_incident(dispatch_t *d, const incident_t *inc, size_t events_
         d->hooks.incident_changed(d->ctx, inc);
 }
 
+/* Keeps the unit's place in the road hierarchy in step: placed while available. */
+static void place_on_roads(dispatch_t *d, const vehicle_t *v, int64_t now_ms)
+{
+    if (d->params.match.roads && v->has_fix)
+        roads_unit_update(d->params.match.roads, v->slot,
+                          v->status == VEHICLE_STATUS_AVAILABLE, v->lat, v->lon, now_ms);
+}
+
 static void notify_vehicle(dispatch_t *d, const vehicle_t *v)
 {
+    place_on_roads(d, v, gl_now_ms());
     if (d->hooks.vehicle_changed)
         d->hooks.vehicle_changed(d->ctx, v);
 }
@@ -830,6 +878,7 @@ gps_verdict_t dispatch_uplink_fix(dispatch_t *d, vehicle_t *v, uint64_t seq, dou
     switch (verdict) {
     case GPS_OK:
         fleet_set_position(d->fleet, v, lat, lon, fix_ms, now_ms, speed, heading);
+        place_on_roads(d, v, now_ms);
         if (v->stale) {
             v->stale = 0;
             notify_vehicle(d, v);

@@ -18,6 +18,7 @@
 #include "incident.h"
 #include "journal.h"
 #include "matching.h"
+#include "roads.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -116,6 +117,9 @@ void dispatch_free(dispatch_t *d);
 /* Sets the journal (borrowed) that live changes are appended to; NULL until it is open. */
 void dispatch_set_journal(dispatch_t *d, journal_t *j);
 
+/* Gives the core the road graph (ownership passes; NULL: straight-line ETAs). */
+void dispatch_set_roads(dispatch_t *d, roads_t *roads);
+
 fleet_t *dispatch_fleet(dispatch_t *d);
 incident_table_t *dispatch_incidents(dispatch_t *d);
 dispatch_stats_t *dispatch_stats(dispatch_t *d);
@@ -153,6 +157,19 @@ int dispatch_vehicle_define(dispatch_t *d, const vehicle_def_t *def, char *key_h
 
 /* Tells the core that incident number (day, seq) exists, so new numbers continue above it. */
 void dispatch_note_incident_number(dispatch_t *d, int day, int seq);
+
+/*
+ * Journal op types of other modules (access.c: "user", "audit"), so their changes take the
+ * one mutation path too. dispatch_register_op(): ops whose "t" is `type` are handed to
+ * `apply` (op borrowed; NULL: nothing to apply in memory) whenever a record is applied, live or
+ * replayed; register before the journal is replayed. Returns 0 or GL_ENOSPC (more than
+ * DISPATCH_MAX_OP_TYPES). dispatch_commit_ops() journals `ops` (a JSON array, stolen) as one
+ * record and applies it, like the core's own changes: 0, GL_ENOMEM or GL_EIO.
+ */
+#define DISPATCH_MAX_OP_TYPES 4
+int dispatch_register_op(dispatch_t *d, const char *type, int (*apply)(void *ctx, json_t *op),
+                         void *ctx);
+int dispatch_commit_ops(dispatch_t *d, json_t *ops);
 
 /*
  * Applies one journal record to memory (used by replay after a restart, and by every live

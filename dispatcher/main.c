@@ -5,10 +5,12 @@
  * tail that PostGIS had not confirmed is replayed on top of it (and queued for PostGIS again),
  * and only then are the units and the consoles let in.
  */
+#include "access.h"
 #include "api.h"
 #include "bus.h"
 #include "config.h"
 #include "db.h"
+#include "db_users.h"
 #include "dispatch.h"
 #include "err.h"
 #include "journal.h"
@@ -75,6 +77,7 @@ struct app {
     db_writer_t *db;
     bus_t *bus;
     ws_t *ws;
+    auth_t *auth;           /* console users and sessions (auth.h) */
     api_t api;
     uv_timer_t tick;
     uv_signal_t sigint, sigterm;
@@ -327,6 +330,10 @@ int main(int argc, char **argv)
     uint64_t applied = 0;
     if (!a->d || db_load(c->pg, c->schema_dir, (int)c->db_wait_s, a->d, &applied) != 0)
         return 1;
+    /* Console users: loaded now, and their changes in the journal tail replayed below. */
+    if (!(a->auth = auth_new(NULL)) || db_users_load(c->pg, a->auth) != 0 ||
+        access_attach(a->d, a->auth) != 0)
+        return 1;
     if (db_writer_new(&a->loop, c->pg, a->d, NULL, applied,
                       (uint64_t)c->journal_truncate_kb * 1024, &a->db) != 0)
         return 1;
@@ -342,7 +349,7 @@ int main(int argc, char **argv)
     a->pos_cap = fleet_count(dispatch_fleet(a->d)) + 1;
     a->pos_broadcast = calloc(a->pos_cap, sizeof *a->pos_broadcast);
 
-    a->api = (api_t){a->d, NULL, a->db, c->tz};
+    a->api = (api_t){a->d, NULL, a->db, c->tz, a->auth};
     if (bus_open(&a->loop, c->uplink_url, c->downlink_url, a->d, c->allow_unsealed, &a->bus) != 0)
         return 1;
     a->api.bus = a->bus;
@@ -365,6 +372,7 @@ int main(int argc, char **argv)
     ws_free(a->ws);
     journal_close(a->journal);
     dispatch_free(a->d);
+    auth_free(a->auth);
     free(a->pos_broadcast);
     rc = uv_loop_close(&a->loop);
     if (rc)

@@ -3,6 +3,7 @@
  */
 #include "matching.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct requirement {
@@ -51,9 +52,66 @@ static int accept_unit(uint32_t id, void *ctx)
            !fleet_is_stale(v, fc->now_ms, fc->stale_ms) && match_capable(v, fc->complaint);
 }
 
+/* Inserts `cand` into the ranked list out[0..*n) (at most MATCH_MAX_CANDIDATES), by ETA. */
+static void insert_ranked(candidate_t *out, int *n, const candidate_t *cand)
+{
+    int i = *n < MATCH_MAX_CANDIDATES ? (*n)++ : MATCH_MAX_CANDIDATES;
+    if (i == MATCH_MAX_CANDIDATES) {
+        if (cand->eta_s >= out[MATCH_MAX_CANDIDATES - 1].eta_s)
+            return;
+        i = MATCH_MAX_CANDIDATES - 1;
+    }
+    while (i > 0 && out[i - 1].eta_s > cand->eta_s) {
+        out[i] = out[i - 1];
+        i--;
+    }
+    out[i] = *cand;
+}
+
+/*
+ * With a road graph: one reverse search from the scene gives every placed unit's road ETA at
+ * once; a unit off the network gets the straight-line estimate, flagged. Returns -1 when the
+ * scene itself is off the network (the caller falls back to straight line for everyone).
+ */
+static int rank_by_road(const fleet_t *f, const match_params_t *p, complaint_t c, double lat,
+                        double lon, int64_t now_ms, candidate_t *out)
+{
+    size_t n = fleet_count(f);
+    double *eta = malloc((n ? n : 1) * sizeof *eta);
+    if (!eta || roads_eta_to(p->roads, lat, lon, eta, n) != 0) {
+        free(eta);
+        return -1;
+    }
+    struct filter_ctx fc = {f, c, now_ms, p->stale_ms};
+    int found = 0;
+    for (uint32_t s = 0; s < n; s++) {
+        if (!accept_unit(s, &fc))
+            continue;
+        vehicle_t *v = fleet_at(f, s);
+        candidate_t cand = {v, 0, 0, "road"};
+        double straight;
+        if (geo_eta_seconds(&p->eta, v->lat, v->lon, lat, lon, &straight, &cand.distance_m))
+            continue;
+        if (roads_unit_placed(p->roads, s) && eta[s] >= 0) {
+            cand.eta_s = eta[s];
+        } else {
+            cand.eta_s = straight;
+            cand.eta_method = "straight_line";
+        }
+        insert_ranked(out, &found, &cand);
+    }
+    free(eta);
+    return found;
+}
+
 int match_rank(const fleet_t *f, const match_params_t *p, complaint_t c, double lat, double lon,
                int64_t now_ms, candidate_t *out)
 {
+    if (p->roads) {
+        int n = rank_by_road(f, p, c, lat, lon, now_ms, out);
+        if (n >= 0)
+            return n;
+    }
     struct filter_ctx fc = {f, c, now_ms, p->stale_ms};
     geo_hit_t hits[MATCH_MAX_CANDIDATES];
     size_t n = geo_index_nearest(fleet_index(f), lat, lon, MATCH_MAX_CANDIDATES, accept_unit,

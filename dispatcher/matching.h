@@ -3,9 +3,10 @@
  *
  * A unit is a candidate when it is available, has had a fix within the stale limit, and has
  * what the complaint needs (the table in matching.c: ALS for chest pain and stroke, an incubator
- * for a newborn, ...). Candidates are ranked by ETA from geo_eta_seconds(), the one function the
- * road-network routing replaces; for now that is straight-line distance × detour ÷ speed, so the
- * nearest candidates by distance are also the fastest and the spatial index finds them.
+ * for a newborn, ...). With a road graph (roads.h) candidates are ranked by road ETA from one
+ * reverse search over the contraction hierarchy; a unit (or a scene) off the road network gets
+ * the straight-line estimate (distance × detour ÷ speed, geo/eta.h) and is flagged so. Without
+ * a graph every ETA is straight-line, and the spatial index finds the nearest units.
  */
 #ifndef GL_MATCHING_H
 #define GL_MATCHING_H
@@ -13,6 +14,7 @@
 #include "eta.h"
 #include "fleet.h"
 #include "incident.h"
+#include "roads.h"
 
 #define MATCH_MAX_CANDIDATES 5
 
@@ -20,11 +22,13 @@ typedef struct candidate {
     vehicle_t *vehicle;     /* borrowed from the fleet */
     double eta_s;
     double distance_m;      /* straight line */
-    const char *eta_method; /* "straight_line" until road routing lands */
+    const char *eta_method; /* "road", or "straight_line" when the unit or the scene is off the
+                               road network (or there is no road graph) */
 } candidate_t;
 
 typedef struct match_params {
-    geo_eta_params_t eta;
+    geo_eta_params_t eta;   /* the straight-line estimate, when there is no road ETA */
+    roads_t *roads;         /* the road graph, or NULL (owned by the dispatch core) */
     int64_t stale_ms;       /* a unit without a fix for this long is not recommended */
 } match_params_t;
 

@@ -3,8 +3,10 @@
  */
 #include "ws.h"
 
+#include "access.h"
 #include "err.h"
 #include "log.h"
+#include "timeutil.h"
 
 #include <libwebsockets.h>
 #include <sodium.h>
@@ -15,6 +17,10 @@
 #define RX_MAX (1024 * 1024)         /* largest request we reassemble */
 #define RX_MAX_UNAUTHENTICATED 4096  /* before hello: a token fits, a flood does not */
 #define TOKEN_MAX 128
+#define LOGINS_IN_FLIGHT_MAX 2       /* password checks at once: each takes 64 MiB for ~0.1 s */
+#define PASSWORD_MAX 1024
+
+struct login;
 
 struct out_msg {
     struct out_msg *next;
@@ -34,10 +40,30 @@ struct session {
     size_t rx_len;
     char http_body[256];             /* /healthz reply */
     size_t http_len;
+    auth_identity_t who;             /* who hello authenticated (operator token: admin) */
+    int by_session;                  /* via a session token: checked again on each request */
+    char session_token[AUTH_TOKEN_HEX_LEN + 1];
+    char addr[48];                   /* the peer's address: rate limits and audit lines */
+    struct login *login;             /* a password check on the thread pool, or NULL */
+};
+
+/* A password check running on libuv's thread pool; outlives its session if that closes. */
+struct login {
+    uv_work_t req;
+    ws_t *w;
+    struct session *s;               /* NULL once the session closed */
+    json_t *id;                      /* the hello's id */
+    char user[72];
+    char password[PASSWORD_MAX + 1]; /* wiped once checked */
+    char hash[AUTH_HASH_LEN];
+    int verified;
 };
 
 struct ws {
     struct lws_context *ctx;
+    uv_loop_t *loop;
+    int logins_in_flight;
+    gl_log_burst_t limit_burst;      /* "too many failed logins" lines */
     api_t *api;
     char token[TOKEN_MAX];
     struct session *sessions;
@@ -105,35 +131,320 @@ static void free_session(ws_t *w, struct session *s)
     s->rx = NULL;
 }
 
+/* A client-supplied word as it may appear in a log or audit line: short and of harmless
+ * characters only, so nobody can forge lines or flood the log. */
+static const char *word(const char *t)
+{
+    size_t n = t ? strlen(t) : 0;
+    if (n == 0)
+        return NULL;
+    if (n > 32)
+        return "(too long)";
+    for (size_t i = 0; i < n; i++)
+        if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
+              (t[i] >= '0' && t[i] <= '9') || t[i] == '.' || t[i] == '-' || t[i] == '_'))
+            return "(unprintable)";
+    return t;
+}
+
+static const char *actor_of(const struct session *s)
+{
+    return s->who.user[0] ? s->who.user : "operator";
+}
+
+/* One audit_log row through the journal (access.h); `code` is the error's name or NULL. */
+static void audit(ws_t *w, struct session *s, const char *actor, const char *action,
+                  const char *target, const char *code)
+{
+    if (!w->api->d)
+        return;
+    json_t *detail = json_pack("{s:I,s:s}", "session", (json_int_t)s->id, "addr", s->addr);
+    if (detail && s->authed)
+        json_object_set_new(detail, "role", json_string(auth_role_name(s->who.role)));
+    if (detail && code)
+        json_object_set_new(detail, "code", json_string(code));
+    access_audit(w->api->d, actor, action, target, code == NULL, detail);
+}
+
+static void refuse(struct session *s, json_t *id, int code, const char *message)
+{
+    json_t *r = api_error(id, code, message);
+    send_json(s, r);
+    json_decref(r);
+    s->close_after_write = 1;
+}
+
+static void welcome(ws_t *w, struct session *s, json_t *id, const char *method)
+{
+    s->authed = 1;
+    LOG_INFO("audit", "session %u authenticated as %s (%s, %s) by %s", s->id, actor_of(s),
+             auth_role_name(s->who.role), s->addr, method);
+    json_t *res = json_pack("{s:s,s:s,s:s,s:s}", "server", "goldline-dispatcher", "version",
+                            "0.1.0", "role", auth_role_name(s->who.role), "tz", w->api->tz);
+    if (s->who.user[0])
+        json_object_set_new(res, "user", json_string(s->who.user));
+    if (s->who.hospital[0])
+        json_object_set_new(res, "hospital", json_string(s->who.hospital));
+    if (s->who.expires_ms) {
+        char buf[40];
+        json_object_set_new(res, "expires_at",
+                            json_string(gl_time_format_utc(s->who.expires_ms, buf, sizeof buf)));
+    }
+    if (s->by_session && !strcmp(method, "password"))
+        json_object_set_new(res, "session", json_string(s->session_token));
+    json_t *r = json_pack("{s:O,s:b,s:o}", "id", id ? id : json_null(), "ok", 1, "result", res);
+    send_json(s, r);
+    json_decref(r);
+    audit(w, s, actor_of(s), "login", NULL, NULL);
+}
+
+static void on_login_work(uv_work_t *req)
+{
+    struct login *l = req->data;
+    l->verified = auth_verify(l->hash, l->password);
+    sodium_memzero(l->password, sizeof l->password);
+}
+
+static void on_login_done(uv_work_t *req, int status)
+{
+    struct login *l = req->data;
+    ws_t *w = l->w;
+    struct session *s = l->s;
+    w->logins_in_flight--;
+    if (s && status == 0) {
+        s->login = NULL;
+        int64_t now = gl_now_ms();
+        int rc = auth_login_finish(w->api->auth, l->user, s->addr, l->verified, now,
+                                   s->session_token, &s->who);
+        const char *name = auth_name_valid(l->user) ? l->user : "(invalid)";
+        if (rc == 0) {
+            s->by_session = 1;
+            welcome(w, s, l->id, "password");
+        } else {
+            refuse(s, l->id, GL_EACCES, "bad user name or password");
+            LOG_WARN("audit", "session %u refused: bad password for %s from %s", s->id, name,
+                     s->addr);
+            audit(w, s, name, "login", NULL, gl_err_name(rc));
+        }
+    } else if (s) {
+        s->login = NULL;
+        refuse(s, l->id, GL_EAGAIN, "the login could not be checked: try again");
+    }
+    json_decref(l->id);
+    sodium_memzero(l, sizeof *l);
+    free(l);
+}
+
+/* hello with {username, password}: the check runs on the thread pool (auth.h). */
+static void hello_password(ws_t *w, struct session *s, json_t *id, const char *user,
+                           const char *password)
+{
+    auth_t *a = w->api->auth;
+    int64_t now = gl_now_ms();
+    auth_prune(a, now);
+    struct login *l = NULL;
+    if (strlen(password) > PASSWORD_MAX || strlen(user) >= sizeof l->user) {
+        refuse(s, id, GL_EACCES, "bad user name or password");
+        return;
+    }
+    if (w->logins_in_flight >= LOGINS_IN_FLIGHT_MAX) {
+        refuse(s, id, GL_EAGAIN, "busy: try again in a moment");
+        return;
+    }
+    char hash[AUTH_HASH_LEN];
+    if (auth_login_begin(a, user, s->addr, now, hash) != 0) {
+        unsigned long suppressed = 0;
+        if (gl_log_burst_allow(&w->limit_burst, now, 60000, &suppressed))
+            LOG_WARN("audit", "session %u refused: too many failed logins (%s from %s; %lu "
+                     "more refused since the last line)", s->id,
+                     auth_name_valid(user) ? user : "(invalid)", s->addr, suppressed);
+        refuse(s, id, GL_EAGAIN, "too many failed logins: try again later");
+        return;
+    }
+    l = calloc(1, sizeof *l);
+    if (!l) {
+        refuse(s, id, GL_ENOMEM, "out of memory");
+        return;
+    }
+    l->req.data = l;
+    l->w = w;
+    l->s = s;
+    l->id = json_incref(id);
+    snprintf(l->user, sizeof l->user, "%s", user);
+    snprintf(l->password, sizeof l->password, "%s", password);
+    memcpy(l->hash, hash, sizeof l->hash);
+    if (uv_queue_work(w->loop, &l->req, on_login_work, on_login_done) != 0) {
+        json_decref(l->id);
+        sodium_memzero(l, sizeof *l);
+        free(l);
+        refuse(s, id, GL_EAGAIN, "the login could not be checked: try again");
+        return;
+    }
+    w->logins_in_flight++;
+    s->login = l;
+}
+
+/*
+ * The first message. Three ways in: the operator token of var/api-token (role admin), a
+ * session token from an earlier login ("session", or in "token" so that goldlinectl --token
+ * takes one), or "username" and "password". Anything else is refused and the connection closed.
+ */
 static void handle_hello(ws_t *w, struct session *s, json_t *req)
 {
     json_t *id = json_object_get(req, "id");
     const char *op = json_string_value(json_object_get(req, "op"));
     const char *token = json_string_value(json_object_get(req, "token"));
-    size_t tlen = token ? strlen(token) : 0;
+    const char *session = json_string_value(json_object_get(req, "session"));
+    const char *user = json_string_value(json_object_get(req, "username"));
+    const char *password = json_string_value(json_object_get(req, "password"));
+    auth_t *a = w->api->auth;
+    int64_t now = gl_now_ms();
+    if (s->login) {
+        refuse(s, id, GL_EPROTO, "wait for the reply to hello");
+        return;
+    }
     if (!op || strcmp(op, "hello") != 0) {
-        json_t *r = api_error(id, GL_EACCES, "the first message must be hello with a token");
-        send_json(s, r);
-        json_decref(r);
-        s->close_after_write = 1;
+        refuse(s, id, GL_EACCES, "the first message must be hello with a token");
         LOG_WARN("audit", "session %u refused: no hello", s->id);
         return;
     }
-    if (tlen != strlen(w->token) || sodium_memcmp(token, w->token, tlen) != 0) {
-        json_t *r = api_error(id, GL_EACCES, "bad token");
-        send_json(s, r);
-        json_decref(r);
-        s->close_after_write = 1;
-        LOG_WARN("audit", "session %u refused: bad token", s->id);
+    if (user && password && a) {
+        hello_password(w, s, id, user, password);
         return;
     }
-    s->authed = 1;
-    LOG_INFO("audit", "session %u authenticated as operator", s->id);
-    json_t *r = json_pack("{s:O,s:b,s:{s:s,s:s,s:s,s:s}}", "id", id ? id : json_null(), "ok", 1,
-                          "result", "server", "goldline-dispatcher", "version", "0.1.0", "role",
-                          "operator", "tz", w->api->tz);
+    if (a && auth_addr_blocked(a, s->addr, now)) {
+        refuse(s, id, GL_EAGAIN, "too many failed logins: try again later");
+        return;
+    }
+    size_t tlen = token ? strlen(token) : 0;
+    if (token && tlen == strlen(w->token) && sodium_memcmp(token, w->token, tlen) == 0) {
+        memset(&s->who, 0, sizeof s->who);
+        s->who.role = AUTH_ROLE_ADMIN;
+        welcome(w, s, id, "operator token");
+        return;
+    }
+    if (!session)
+        session = token;
+    if (a && session && auth_session_check(a, session, now, &s->who) == 0) {
+        s->by_session = 1;
+        snprintf(s->session_token, sizeof s->session_token, "%s", session);
+        welcome(w, s, id, "session");
+        return;
+    }
+    if (a)
+        auth_addr_failed(a, s->addr, now);
+    refuse(s, id, GL_EACCES, token ? "bad token" : session ? "session expired or unknown"
+                                                           : "hello needs a token, a session or "
+                                                             "a username and password");
+    LOG_WARN("audit", "session %u refused from %s: bad token or session", s->id, s->addr);
+    audit(w, s, "(unknown)", "login", NULL, "EACCES");
+}
+
+/* The destination hospital in an incident object ("destination", once the routing issue sets
+ * it) is `hospital`: what an ED user may see. */
+static int bound_for(json_t *incident, const char *hospital)
+{
+    const char *dest = json_string_value(json_object_get(incident, "destination"));
+    return dest && hospital[0] && !strcmp(dest, hospital);
+}
+
+static int ed_sees_id(ws_t *w, const struct session *s, const char *incident_id)
+{
+    incident_t *inc = incident_table_find(dispatch_incidents(w->api->d), incident_id);
+    if (!inc)
+        return 1; /* the API answers "no such incident" itself */
+    json_t *o = api_incident_json(inc);
+    int ok = bound_for(o, s->who.hospital);
+    json_decref(o);
+    return ok;
+}
+
+/* An ED user's pushed events: units, and incidents bound for its hospital only. */
+static int ed_sees_event(ws_t *w, const struct session *s, json_t *event)
+{
+    const char *kind = json_string_value(json_object_get(event, "event"));
+    json_t *inc = json_object_get(event, "incident");
+    if (kind && !strcmp(kind, "vehicle"))
+        return 1;
+    if (json_is_object(inc))
+        return bound_for(inc, s->who.hospital);
+    if (json_is_string(inc))
+        return ed_sees_id(w, s, json_string_value(inc));
+    return 0;
+}
+
+/* Drops from an "incidents" reply what an ED user may not see. */
+static void ed_filter_incidents(json_t *reply, const char *hospital)
+{
+    json_t *arr = json_object_get(json_object_get(reply, "result"), "incidents");
+    for (size_t i = json_array_size(arr); i-- > 0;)
+        if (!bound_for(json_array_get(arr, i), hospital))
+            json_array_remove(arr, i);
+}
+
+/* An authenticated request: session still valid, role allowed, ED narrowed, then the API. */
+static void handle_request(ws_t *w, struct session *s, json_t *req)
+{
+    json_t *id = json_object_get(req, "id");
+    const char *op = json_string_value(json_object_get(req, "op"));
+    const char *inc_id = json_string_value(json_object_get(req, "incident"));
+    const char *target = word(inc_id);
+    int64_t now = gl_now_ms();
+    if (s->by_session &&
+        (!w->api->auth || auth_session_check(w->api->auth, s->session_token, now, &s->who))) {
+        refuse(s, id, GL_EACCES, "session expired: log in again");
+        LOG_INFO("audit", "session %u: %s's session expired", s->id, actor_of(s));
+        audit(w, s, actor_of(s), "session_expired", NULL, "EACCES");
+        return;
+    }
+    if (op && !auth_permits(s->who.role, op)) {
+        json_t *r = api_error(id, GL_EACCES, "not permitted for your role");
+        send_json(s, r);
+        json_decref(r);
+        LOG_WARN("audit", "session %u: %s (%s) denied %s", s->id, actor_of(s),
+                 auth_role_name(s->who.role), word(op) ? word(op) : "?");
+        audit(w, s, actor_of(s), word(op) ? word(op) : "?", target, "EACCES");
+        return;
+    }
+    char actor[64];
+    snprintf(actor, sizeof actor, "%s session %u", actor_of(s), s->id);
+    int subscribe = 0, ed = s->who.role == AUTH_ROLE_ED;
+    json_t *r;
+    if (ed && inc_id && !ed_sees_id(w, s, inc_id)) {
+        r = api_error(id, GL_ENOENT, "no such incident"); /* not even whether it exists */
+    } else if (op && !strcmp(op, "user.add")) {
+        r = w->api->auth ? access_user_add(w->api->d, w->api->auth, req, id)
+                         : api_error(id, GL_EINVAL, "no user table");
+        target = word(json_string_value(json_object_get(req, "username")));
+    } else if (op && !strcmp(op, "logout")) {
+        if (s->by_session && w->api->auth)
+            auth_session_end(w->api->auth, s->session_token);
+        r = json_pack("{s:O,s:b,s:{}}", "id", id ? id : json_null(), "ok", 1, "result");
+        s->close_after_write = 1;
+    } else {
+        r = api_handle(w->api, req, actor, &subscribe);
+        if (ed && op && !strcmp(op, "incidents"))
+            ed_filter_incidents(r, s->who.hospital);
+    }
+    int ok = json_is_true(json_object_get(r, "ok"));
+    const char *c = json_string_value(json_object_get(json_object_get(r, "error"), "code"));
+    char code[24], made[40]; /* copied: the reply goes before the audit line is written */
+    snprintf(code, sizeof code, "%s", c ? c : "EINVAL");
+    if (!target && ok) { /* call.new: the incident it made */
+        const char *mid = json_string_value(
+            json_object_get(json_object_get(json_object_get(r, "result"), "incident"), "id"));
+        if (word(mid)) {
+            snprintf(made, sizeof made, "%s", mid);
+            target = made;
+        }
+    }
     send_json(s, r);
     json_decref(r);
+    if (subscribe)
+        s->subscribed = 1;
+    /* Polling for counters and unit positions is not an action on anyone's data. */
+    if (op && strcmp(op, "stats") && strcmp(op, "fleet"))
+        audit(w, s, actor_of(s), word(op) ? word(op) : "?", target, ok ? NULL : code);
 }
 
 static void handle_message(ws_t *w, struct session *s, const char *text, size_t len)
@@ -149,18 +460,10 @@ static void handle_message(ws_t *w, struct session *s, const char *text, size_t 
             s->close_after_write = 1;
         return;
     }
-    if (!s->authed) {
+    if (!s->authed)
         handle_hello(w, s, req);
-    } else {
-        char actor[32];
-        snprintf(actor, sizeof actor, "session %u", s->id);
-        int subscribe = 0;
-        json_t *r = api_handle(w->api, req, actor, &subscribe);
-        send_json(s, r);
-        json_decref(r);
-        if (subscribe)
-            s->subscribed = 1;
-    }
+    else
+        handle_request(w, s, req);
     json_decref(req);
 }
 
@@ -217,11 +520,17 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         memset(s, 0, sizeof *s);
         s->wsi = wsi;
         s->id = ++w->next_id;
+        if (!lws_get_peer_simple(wsi, s->addr, sizeof s->addr))
+            snprintf(s->addr, sizeof s->addr, "?");
         s->next = w->sessions;
         w->sessions = s;
         w->nsessions++;
         return 0;
     case LWS_CALLBACK_CLOSED:
+        if (s->login)
+            s->login->s = NULL; /* the check finishes and is thrown away */
+        s->login = NULL;
+        sodium_memzero(s->session_token, sizeof s->session_token);
         if (w)
             free_session(w, s);
         return 0;
@@ -273,6 +582,20 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
 }
 
+#ifndef GL_WEB_DIR
+#define GL_WEB_DIR "console/web"
+#endif
+
+/* The browser pages (console/web: the operator console, the ED board) under /console/; the
+ * pages hold no data: everything comes over the authenticated /api websocket. */
+static const struct lws_http_mount web_mount = {
+    .mountpoint = "/console",
+    .origin = GL_WEB_DIR,
+    .def = "index.html",
+    .origin_protocol = LWSMPRO_FILE,
+    .mountpoint_len = 8,
+};
+
 static const struct lws_protocols protocols[] = {
     {"goldline.v1", callback, sizeof(struct session), 4096, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
@@ -290,6 +613,7 @@ int ws_open(uv_loop_t *loop, const char *iface, int port, const char *token, api
     }
     snprintf(w->token, sizeof w->token, "%s", token);
     w->api = api;
+    w->loop = loop;
     lws_set_log_level(LLL_ERR | LLL_WARN, on_lws_log);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info); /* otherwise uninitialised garbage */
@@ -310,6 +634,7 @@ int ws_open(uv_loop_t *loop, const char *iface, int port, const char *token, api
     info.iface = iface && iface[0] ? iface : NULL;
     info.vhost_name = "goldline";
     info.user = w;
+    info.mounts = &web_mount;
     if (!lws_create_vhost(w->ctx, &info)) {
         LOG_ERR("ws", "cannot listen on %s port %d", iface && iface[0] ? iface : "*", port);
         lws_context_destroy(w->ctx);
@@ -329,7 +654,8 @@ void ws_broadcast(ws_t *w, json_t *event)
         return;
     char *text = NULL;
     for (struct session *s = w->sessions; s; s = s->next) {
-        if (!s->subscribed || s->close_after_write)
+        if (!s->subscribed || s->close_after_write ||
+            (s->who.role == AUTH_ROLE_ED && !ed_sees_event(w, s, event)))
             continue;
         if (!text && !(text = json_dumps(event, JSON_COMPACT | JSON_REAL_PRECISION(12))))
             return;

@@ -300,6 +300,32 @@ check "when PostGIS returns the journal is copied" wait_for 60 caught_up
 check "the call taken during the outage is in PostGIS" \
     bash -c "[ \"\$('$root/deploy/pg.sh' psql -qAtX -c \"SELECT count(*) FROM incident_events WHERE incident_id = '$inc_d'\")\" -ge 2 ]"
 
+# ---- road ETAs once the road network is imported ------------------------------------------------
+osm="$shared/osm/cn-jiangxi-guixi-center/cn-jiangxi-guixi-center.osm.pbf"
+if [ -f "$osm" ]; then
+    "$root/deploy/import-osm.sh" "$osm" --db goldline_it >"$art/import.log" 2>&1
+    check "the Guixi road network imports into the dispatcher's database" [ $? -eq 0 ]
+    kill -TERM "$dpid"
+    wait "$dpid"
+    check "the dispatcher restarts and loads the road graph" start_dispatcher
+    check "the log says ETAs are by road" grep -q "ETAs by road" "$art/dispatcher.log"
+    wait_for 30 fleet_live
+    ctl call new --lat 28.2950 --lon 117.2300 --complaint chest_pain --priority 3 >"$art/call_road.json"
+    check "candidates carry road ETAs, ranked by them, each possible at 120 km/h" python3 - "$art/call_road.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))["candidates"]
+road = [x for x in c if x["eta_method"] == "road"]
+ok = len(c) == 5 and len(road) >= 2  # units farther than 500 m from a road (sparse OSM) are flagged straight_line
+ok = ok and all(a["eta_s"] <= b["eta_s"] for a, b in zip(c, c[1:]))
+ok = ok and all(x["eta_s"] * 120 / 3.6 >= x["distance_m"] for x in road)
+ok = ok and all(x["eta_method"] in ("road", "straight_line") for x in c)
+print([(x["vehicle"], x["eta_s"], x["eta_method"]) for x in c])
+sys.exit(0 if ok else 1)
+PY
+else
+    echo "# SKIP road ETAs: $osm is absent (../shared/data not here)"
+fi
+
 # ---- clean shutdown -------------------------------------------------------------------------
 kill -TERM "$dpid"
 wait "$dpid"

@@ -56,6 +56,8 @@ const char ctl_usage[] =
     "                               from stdin and only its argon2id hash is sent. ROLE is\n"
     "                               call_taker, dispatcher, supervisor, ed, crew or admin\n"
     "                               (ed needs --hospital)\n"
+    "  coverage [--what-if VEHICLE]  the 15/30-min golden circle: share covered, uncovered\n"
+    "                               places, the cost of a unit leaving, move-up advice\n"
     "  clocks INCIDENT              golden-time clocks: state, elapsed, target, remaining\n"
     "  fleet                        every vehicle with its status and last position\n"
     "  stats                        dispatcher counters\n"
@@ -97,6 +99,7 @@ enum cmd {
     CMD_CLOCKS,
     CMD_VEHICLE_ADD,
     CMD_USER_ADD,
+    CMD_COVERAGE,
 };
 
 #define BIT(c) (1u << (c))
@@ -131,6 +134,7 @@ enum opt_id {
     O_STATION,
     O_CAPS,
     O_KEY_FILE,
+    O_WHAT_IF,
     O_ROLE,
     O_HOSPITAL,
     O__COUNT
@@ -166,6 +170,7 @@ static const struct opt {
     [O_STATION] = {"station", 1, BIT(CMD_VEHICLE_ADD)},
     [O_CAPS] = {"caps", 1, BIT(CMD_VEHICLE_ADD)},
     [O_KEY_FILE] = {"key-file", 1, BIT(CMD_VEHICLE_ADD)},
+    [O_WHAT_IF] = {"what-if", 1, BIT(CMD_COVERAGE)},
     [O_ROLE] = {"role", 1, BIT(CMD_USER_ADD)},
     [O_HOSPITAL] = {"hospital", 1, BIT(CMD_USER_ADD)},
     [O_AT] = {"at", 1, BIT(CMD_EVENT)},
@@ -193,6 +198,7 @@ static const struct cmd_def {
     {CMD_EVENT, "event", NULL, "event.add", 2, {"INCIDENT", "EVENT"}},
     {CMD_CLOCKS, "clocks", NULL, "clocks", 1, {"INCIDENT", NULL}},
     {CMD_VEHICLE_ADD, "vehicle", "add", "vehicle.add", 1, {"VEHICLE", NULL}},
+    {CMD_COVERAGE, "coverage", NULL, "coverage", 0, {NULL, NULL}},
     {CMD_USER_ADD, "user", "add", "user.add", 1, {"NAME", NULL}},
 };
 
@@ -550,6 +556,13 @@ static int build_request(const struct cmd_def *c, const char *const *pos, const 
         return build_call_new(req, ov, err, errlen);
     case CMD_VEHICLE_ADD:
         return build_vehicle_add(req, pos, ov, out, err, errlen);
+    case CMD_COVERAGE:
+        if (ov[O_WHAT_IF]) {
+            if (!valid_vehicle(ov[O_WHAT_IF]))
+                return fail(err, errlen, "--what-if %s: not a vehicle id", ov[O_WHAT_IF]);
+            json_object_set_new(req, "what_if", json_string(ov[O_WHAT_IF]));
+        }
+        return 0;
     case CMD_USER_ADD:
         return build_user_add(req, pos, ov, err, errlen);
     case CMD_ASSIGN:

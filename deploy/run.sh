@@ -15,6 +15,8 @@ cd "$root"
 build="$root/build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
+# The browser console's vendored libraries (Leaflet from npm, no CDN at run time).
+(cd "$root/console/web" && npm ci --no-audit --no-fund --loglevel=error >/dev/null && npm run --silent build)
 "$root/deploy/pg.sh" start
 
 demo="$root/var/demo"
@@ -59,7 +61,8 @@ pids+=($!)
 cat <<MSG
 
 goldline is running.
-  dispatcher   ws://127.0.0.1:8080/api (token: $root/var/api-token), health: http://127.0.0.1:8080/healthz
+  console      http://127.0.0.1:8080/console/ (log in with the token in $root/var/api-token)
+  dispatcher   ws://127.0.0.1:8080/api, health: http://127.0.0.1:8080/healthz
   units        nanomsg uplink tcp://127.0.0.1:7401, downlink tcp://127.0.0.1:7402
   PostGIS      deploy/pg.sh psql
   logs         $logs/dispatcher.log, $logs/fleet.log

@@ -44,7 +44,15 @@ echo "== routing against pgRouting (Nanjing: 1,000 pairs, isochrones)"
 echo "== users, roles and sessions over the real websocket"
 "$root/tests/integration/auth.sh" "$build"
 
+echo "== a unit's link cut for 60 s: spool, sealing, nothing lost"
+"$root/tests/integration/linkcut.sh" "$build"
+
 if [ -x "$root/tests/integration/run.sh" ]; then
     echo "== integration tests (PostGIS, dispatcher, fleet, goldlinectl)"
     "$root/tests/integration/run.sh" "$build"
 fi
+
+echo "== operator console in the browser (chromium, playwright-core)"
+(cd "$root/console/web" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+(cd "$root/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
+"$root/tests/browser/run.sh" "$build"

@@ -80,11 +80,11 @@ json_t *api_event_json(const incident_event_t *e)
 
 json_t *api_candidate_json(const candidate_t *c)
 {
-    return json_pack("{s:s,s:s,s:s,s:f,s:f,s:s}", "vehicle", c->vehicle->id, "call_sign",
+    return json_pack("{s:s,s:s,s:s,s:f,s:f,s:s,s:I}", "vehicle", c->vehicle->id, "call_sign",
                      c->vehicle->call_sign, "kind", c->vehicle->kind, "eta_s",
                      (double)(long long)(c->eta_s * 10 + 0.5) / 10, "distance_m",
                      (double)(long long)(c->distance_m * 10 + 0.5) / 10, "eta_method",
-                     c->eta_method);
+                     c->eta_method, "coverage_loss", (json_int_t)c->coverage_loss);
 }
 
 json_t *api_error(json_t *id, int code, const char *message)
@@ -239,6 +239,67 @@ json_t *api_clocks_json(const api_t *a, const incident_t *inc, int64_t now_ms)
     return arr;
 }
 
+static json_t *area_json(const coverage_result_t *r, int area)
+{
+    return json_pack("{s:I,s:I,s:f}", "covered", (json_int_t)r->area_covered[area], "total",
+                     (json_int_t)r->area_total[area], "share", r->area_share[area]);
+}
+
+/* The golden rescue circle now: who is covered, who is not, what a unit's departure would
+ * cost (what_if), and the best move-up when the share is below the alert threshold. */
+static json_t *op_coverage(api_t *a, json_t *req, json_t *id)
+{
+    roads_t *roads = dispatch_params(a->d)->match.roads;
+    coverage_t *cov = roads_coverage(roads);
+    if (!cov)
+        return api_error(id, GL_EUNAVAILABLE, "no coverage: the road network or its places "
+                                              "are not imported (deploy/import-osm.sh)");
+    coverage_result_t r;
+    coverage_get(cov, &r);
+    json_t *uncovered = json_array();
+    uint32_t idx[200];
+    size_t n = coverage_uncovered(cov, idx, 200);
+    for (size_t i = 0; i < n && i < 200; i++) {
+        coverage_point_t pt;
+        if (coverage_point(cov, idx[i], &pt) != 0)
+            continue;
+        json_array_append_new(uncovered,
+                              json_pack("{s:s,s:b,s:o?}", "name", roads_demand_name(roads, idx[i]),
+                                        "on_roads", pt.snapped, "best_eta_s",
+                                        pt.best_us == GRAPH_COST_INF ? NULL
+                                                                     : json_real((double)pt.best_us / 1e6)));
+    }
+    json_t *o = json_pack("{s:f,s:I,s:I,s:i,s:i,s:i,s:{s:o,s:o},s:o}", "share", r.share, "covered",
+                          (json_int_t)r.covered, "total", (json_int_t)r.total, "points",
+                          (int)r.n_points, "points_covered", (int)r.n_covered, "units",
+                          (int)r.n_units, "areas", "town", area_json(&r, COVERAGE_AREA_TOWN),
+                          "countryside", area_json(&r, COVERAGE_AREA_COUNTRYSIDE), "uncovered",
+                          uncovered);
+    const char *what_if = json_string_value(json_object_get(req, "what_if"));
+    if (what_if) {
+        vehicle_t *v = fleet_find(dispatch_fleet(a->d), what_if);
+        if (!v) {
+            json_decref(o);
+            return api_error(id, GL_ENOENT, "no such vehicle");
+        }
+        uint64_t lost = roads_coverage_loss(roads, v->slot);
+        json_object_set_new(o, "what_if",
+                            json_pack("{s:s,s:I,s:f}", "vehicle", v->id, "population_lost",
+                                      (json_int_t)lost, "share_after",
+                                      r.total ? (double)(r.covered - lost) / (double)r.total
+                                              : 0.0));
+    }
+    coverage_move_t mv;
+    if (r.share < a->coverage_alert && roads_best_move(roads, &mv) == 0 && mv.gain > 0) {
+        vehicle_t *v = fleet_at(dispatch_fleet(a->d), mv.unit_id);
+        json_object_set_new(o, "move_up",
+                            json_pack("{s:s,s:s,s:I,s:f}", "vehicle", v ? v->id : "?", "station",
+                                      roads_station_id(roads, mv.station), "gain",
+                                      (json_int_t)mv.gain, "share_after", mv.share_after));
+    }
+    return ok(id, o);
+}
+
 /* Provisions a unit (or re-keys it) and returns its key, once: the only time it leaves the
  * dispatcher, for `goldlinectl vehicle add` to write the unit's key file. */
 static json_t *op_vehicle_add(api_t *a, json_t *req, json_t *id)
@@ -343,6 +404,8 @@ json_t *api_handle(api_t *a, json_t *req, const char *actor, int *subscribe)
             reply = rc ? api_error(id, rc, err)
                        : ok(id, json_pack("{s:o}", "incident", api_incident_json(inc)));
         }
+    } else if (!strcmp(op, "coverage")) {
+        reply = op_coverage(a, req, id);
     } else if (!strcmp(op, "vehicle.add")) {
         reply = op_vehicle_add(a, req, id);
     } else if (!strcmp(op, "event.add")) {

@@ -21,6 +21,7 @@ typedef struct api {
     db_writer_t *db;        /* may be NULL (tests) */
     const char *tz;         /* the county's time zone, e.g. "Asia/Shanghai" */
     auth_t *auth;           /* users and sessions; NULL: only the operator token (tests) */
+    double coverage_alert;  /* below this coverage share, `coverage` gives move-up advice */
 } api_t;
 
 json_t *api_incident_json(const incident_t *inc);

@@ -398,6 +398,7 @@ static const struct {
     {"cancel", DISP},
     {"event.add", ALL},
     {"clocks", ALL},
+    {"coverage", OPS},
     {"incident", ALL},
     {"incidents", ALL},
     {"timeline", ALL},

@@ -64,8 +64,7 @@ static float optional_float(protobuf_c_boolean has, float v)
 
 static void mark_refused(vehicle_t *v, uint64_t seq)
 {
-    if (seq > v->uplink_seq)
-        v->uplink_seq = seq; /* processed: refused */
+    vehicle_seq_mark(v, seq); /* processed: refused */
 }
 
 /* A plausible measurement time: after 2000 and not more than a minute ahead. */
@@ -213,8 +212,7 @@ void bus_handle_uplink(bus_t *b, const void *buf, size_t len, int64_t now_ms)
         const Goldline__StatusChange *s = up->status;
         vehicle_status_t st = (vehicle_status_t)s->status;
         if (st < VEHICLE_STATUS_AVAILABLE || st > VEHICLE_STATUS_OUT_OF_SERVICE) {
-            if (up->seq > v->uplink_seq)
-                v->uplink_seq = up->seq; /* processed: refused */
+            vehicle_seq_mark(v, up->seq); /* processed: refused */
             reject(b, BUS_REJECT_MALFORMED, up->vehicle_id, up->seq, now_ms);
             break;
         }
@@ -233,8 +231,7 @@ void bus_handle_uplink(bus_t *b, const void *buf, size_t len, int64_t now_ms)
         dispatch_uplink_ack(b->d, v, up->seq, up->ack->up_to_seq);
         break;
     default:
-        if (up->seq > v->uplink_seq)
-            v->uplink_seq = up->seq;
+        vehicle_seq_mark(v, up->seq);
         reject(b, BUS_REJECT_NO_BODY, up->vehicle_id, up->seq, now_ms);
         break;
     }

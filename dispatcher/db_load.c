@@ -373,6 +373,52 @@ static int load_metrics(PGconn *c, dispatch_t *d)
     return rc;
 }
 
+/*
+ * The golden rescue circle's demand points (places of deploy/import-osm.sh, population as
+ * tagged: an untagged place counts as a point with no population) and the stations units may be
+ * moved up to. Failures leave coverage off, logged: dispatch does not need it.
+ */
+static void load_demand(PGconn *c, roads_t *roads)
+{
+    PGresult *p = query(c,
+                        "SELECT name, ST_Y(geom::geometry), ST_X(geom::geometry), "
+                        "coalesce(population, 0), area_class FROM places WHERE demand ORDER BY id",
+                        "loading demand points");
+    PGresult *st = query(c, "SELECT id, ST_Y(geom::geometry), ST_X(geom::geometry) FROM stations "
+                            "ORDER BY id", "loading stations");
+    size_t n = p ? (size_t)PQntuples(p) : 0, ns = st ? (size_t)PQntuples(st) : 0;
+    coverage_demand_t *dm = calloc(n ? n : 1, sizeof *dm);
+    const char **names = calloc(n ? n : 1, sizeof *names), **ids = calloc(ns ? ns : 1, sizeof *ids);
+    double *slat = calloc(ns ? ns : 1, sizeof *slat), *slon = calloc(ns ? ns : 1, sizeof *slon);
+    if (p && st && dm && names && ids && slat && slon) {
+        for (size_t i = 0; i < n; i++) {
+            names[i] = val(p, (int)i, 0);
+            dm[i].lat = strtod(val(p, (int)i, 1), NULL);
+            dm[i].lon = strtod(val(p, (int)i, 2), NULL);
+            dm[i].population = (uint64_t)num(p, (int)i, 3);
+            dm[i].area = !strcmp(val(p, (int)i, 4), "countryside") ? COVERAGE_AREA_COUNTRYSIDE
+                                                                   : COVERAGE_AREA_TOWN;
+        }
+        for (size_t i = 0; i < ns; i++) {
+            ids[i] = val(st, (int)i, 0);
+            slat[i] = strtod(val(st, (int)i, 1), NULL);
+            slon[i] = strtod(val(st, (int)i, 2), NULL);
+        }
+        int rc = roads_set_demand(roads, dm, names, n, slat, slon, ids, ns);
+        if (rc)
+            LOG_WARN("db", "coverage off: %s", gl_strerror(rc));
+        else
+            LOG_INFO("db", "coverage: %zu demand points, %zu stations", n, ns);
+    }
+    PQclear(p);
+    PQclear(st);
+    free(dm);
+    free(names);
+    free(ids);
+    free(slat);
+    free(slon);
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -449,6 +495,7 @@ static int load_roads(PGconn *c, dispatch_t *d)
     if (rc == 0)
         rc = roads_new(g, &roads); /* takes g */
     if (rc == 0) {
+        load_demand(c, roads);
         dispatch_set_roads(d, roads);
         LOG_INFO("db", "road graph: %zu vertices, %zu arcs; ETAs by road", nv, n);
     } else {

@@ -379,8 +379,7 @@ static int apply_vehicle(dispatch_t *d, json_t *o)
     v->status_at_ms = get_int(o, "status_at");
     gl_utf8_copy(v->incident, sizeof v->incident, get_str(o, "incident"));
     uint64_t up = (uint64_t)get_int(o, "uplink_seq"), down = (uint64_t)get_int(o, "downlink_seq");
-    if (up > v->uplink_seq)
-        v->uplink_seq = up;
+    vehicle_seq_raise(v, up);
     if (down > v->downlink_seq)
         v->downlink_seq = down;
     json_t *pend = json_object_get(o, "pending");
@@ -841,23 +840,17 @@ int dispatch_uplink_begin(dispatch_t *d, const char *vehicle_id, uint64_t seq, i
         return GL_ENOENT;
     }
     *out = v;
-    /* Go-back-N after a deferral: nothing newer is taken until the deferred message comes
-     * again, so the cumulative acknowledgement can never pass over it. */
-    if (v->refuse_from) {
-        if (seq > v->refuse_from) {
-            d->stats.uplink_deferred++;
-            return GL_EAGAIN;
-        }
-        if (seq == v->refuse_from)
-            v->refuse_from = 0;
-    }
     /* A fix not yet durable may come again after a crash that lost it from memory while a
      * later status was journaled: history takes it (PostGIS stores a fix once). Only those:
      * anything this process has taken itself is a duplicate, or a replay. */
     int maybe_lost = is_fix && seq > v->durable_seq && seq <= v->restored_seq;
-    if (seq <= v->uplink_seq && !maybe_lost) {
+    if (vehicle_seq_seen(v, seq) && !maybe_lost) {
         d->stats.uplink_duplicate++;
         return GL_EDUP;
+    }
+    if (!vehicle_seq_fits(v, seq)) {
+        d->stats.uplink_deferred++; /* too far ahead of a hole: the unit sends it again */
+        return GL_EAGAIN;
     }
     d->stats.uplink_accepted++;
     return 0;
@@ -865,8 +858,7 @@ int dispatch_uplink_begin(dispatch_t *d, const char *vehicle_id, uint64_t seq, i
 
 static void mark_processed(vehicle_t *v, uint64_t seq)
 {
-    if (seq > v->uplink_seq)
-        v->uplink_seq = seq;
+    vehicle_seq_mark(v, seq);
 }
 
 gps_verdict_t dispatch_uplink_fix(dispatch_t *d, vehicle_t *v, uint64_t seq, double lat,
@@ -888,9 +880,8 @@ gps_verdict_t dispatch_uplink_fix(dispatch_t *d, vehicle_t *v, uint64_t seq, dou
     case GPS_LATE:
         if (d->hooks.position && d->hooks.position(d->ctx, v, seq, lat, lon, fix_ms, now_ms,
                                                    speed, heading, hdop, verdict == GPS_LATE)) {
-            /* No room for the history (a long database outage): not processed. The unit sends
-             * it again, and nothing newer is taken from it before (dispatch_uplink_begin). */
-            v->refuse_from = seq;
+            /* No room for the history (a long database outage): not processed, so the
+             * acknowledgement stops below it and the unit sends it again. */
             d->stats.uplink_deferred++;
             return verdict;
         }
@@ -948,8 +939,7 @@ int dispatch_uplink_status(dispatch_t *d, vehicle_t *v, uint64_t seq, vehicle_st
     vehicle_t nv = *v;
     nv.status = st;
     nv.status_at_ms = at_ms;
-    if (seq > nv.uplink_seq)
-        nv.uplink_seq = seq; /* journaled with the change: a resend after a restart is a dup */
+    vehicle_seq_mark(&nv, seq); /* journaled with the change: a resend after a restart is a dup */
     json_t *ops = json_array();
     int open = inc && incident_is_open(inc->state);
     int touches_incident = open && st != VEHICLE_STATUS_OUT_OF_SERVICE;
@@ -998,6 +988,7 @@ int dispatch_uplink_status(dispatch_t *d, vehicle_t *v, uint64_t seq, vehicle_st
     int rc = commit(d, ops);
     if (rc)
         return rc; /* not processed: the unit sends it again */
+    mark_processed(v, seq);
     LOG_INFO("dispatch", "veh=%s status %s", v->id, vehicle_status_name(st));
     if (inc && inc->nevents > before)
         notify_incident(d, inc, before);
@@ -1042,7 +1033,8 @@ static const char *vitals_incident(dispatch_t *d, const vehicle_t *v, const char
 
 static int deferred(dispatch_t *d, vehicle_t *v, uint64_t seq)
 {
-    v->refuse_from = seq;
+    (void)v;
+    (void)seq; /* not marked processed: the acknowledgement stops below it */
     d->stats.uplink_deferred++;
     return GL_EAGAIN;
 }

@@ -219,3 +219,68 @@ const geo_index_t *fleet_index(const fleet_t *f)
 {
     return f->index;
 }
+
+/* ---- processed uplink seqs (see fleet.h) ------------------------------------------------- */
+
+static int bit_get(const vehicle_t *v, uint64_t seq)
+{
+    uint64_t i = seq % VEHICLE_SEQ_WINDOW;
+    return (int)((v->seen[i / 64] >> (i % 64)) & 1u);
+}
+
+static void bit_set(vehicle_t *v, uint64_t seq, int on)
+{
+    uint64_t i = seq % VEHICLE_SEQ_WINDOW;
+    if (on)
+        v->seen[i / 64] |= 1ULL << (i % 64);
+    else
+        v->seen[i / 64] &= ~(1ULL << (i % 64));
+}
+
+int vehicle_seq_seen(const vehicle_t *v, uint64_t seq)
+{
+    if (seq <= v->uplink_seq)
+        return 1;
+    return seq - v->uplink_seq <= VEHICLE_SEQ_WINDOW && bit_get(v, seq);
+}
+
+int vehicle_seq_fits(const vehicle_t *v, uint64_t seq)
+{
+    return v->uplink_seq == 0 || seq - v->uplink_seq <= VEHICLE_SEQ_WINDOW ||
+           seq - v->uplink_seq > VEHICLE_SEQ_JUMP;
+}
+
+void vehicle_seq_raise(vehicle_t *v, uint64_t seq)
+{
+    if (seq <= v->uplink_seq)
+        return;
+    if (seq - v->uplink_seq >= VEHICLE_SEQ_WINDOW) {
+        memset(v->seen, 0, sizeof v->seen);
+        v->uplink_seq = seq;
+    } else {
+        while (v->uplink_seq < seq)
+            bit_set(v, ++v->uplink_seq, 0);
+    }
+    while (bit_get(v, v->uplink_seq + 1)) { /* seqs seen above it are contiguous now */
+        bit_set(v, v->uplink_seq + 1, 0);
+        v->uplink_seq++;
+    }
+}
+
+void vehicle_seq_mark(vehicle_t *v, uint64_t seq)
+{
+    if (seq <= v->uplink_seq)
+        return;
+    if (v->uplink_seq == 0 || seq - v->uplink_seq > VEHICLE_SEQ_JUMP) {
+        /* the unit's first message, or it restarted without its spool: start from here */
+        memset(v->seen, 0, sizeof v->seen);
+        v->uplink_seq = seq - 1;
+    }
+    if (seq - v->uplink_seq > VEHICLE_SEQ_WINDOW)
+        return; /* cannot be recorded: the caller deferred it (vehicle_seq_fits) */
+    bit_set(v, seq, 1);
+    while (bit_get(v, v->uplink_seq + 1)) {
+        bit_set(v, v->uplink_seq + 1, 0);
+        v->uplink_seq++;
+    }
+}

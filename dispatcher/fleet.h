@@ -44,6 +44,17 @@ int vehicle_status_transition_ok(vehicle_status_t from, vehicle_status_t to);
 
 #define VEHICLE_MAX_PENDING_DOWNLINK 4
 
+/*
+ * A unit resends what was not acknowledged, newest position first and each message on its own
+ * timer, so envelopes arrive out of order. Which seqs were processed is therefore kept exactly:
+ * every seq up to `uplink_seq`, plus a bitmap of the next VEHICLE_SEQ_WINDOW. The cumulative
+ * acknowledgement never passes a hole, so a unit never drops what the dispatcher did not get.
+ * A seq more than VEHICLE_SEQ_JUMP ahead is a unit that restarted without its spool (its seqs
+ * start at the wall clock): the gap is given up.
+ */
+#define VEHICLE_SEQ_WINDOW 4096
+#define VEHICLE_SEQ_JUMP 1000000ULL
+
 /* A downlink message the unit has not acknowledged yet; it is sent again until it does. The
  * assignment's details (scene, complaint) are read from the incident each time it is sent. */
 typedef enum downlink_kind { DOWNLINK_ASSIGNMENT = 1, DOWNLINK_CANCEL } downlink_kind_t;
@@ -73,8 +84,8 @@ typedef struct vehicle {
     float speed_mps, heading_deg;
     gps_anchor_t gps;                    /* sanity state for the next fix */
     /* wire sequence numbers */
-    uint64_t uplink_seq;                 /* highest uplink seq processed (older = duplicate) */
-    uint64_t refuse_from;                /* a deferred seq: nothing newer until it comes again */
+    uint64_t uplink_seq;                 /* every uplink seq up to this one is processed */
+    uint64_t seen[VEHICLE_SEQ_WINDOW / 64]; /* which seqs above uplink_seq are (ring bitmap) */
     uint64_t restored_seq;               /* uplink_seq as restored at start (see dispatch.c) */
     uint64_t durable_seq;                /* highest uplink seq whose effects are durable */
     uint64_t acked_seq;                  /* highest uplink seq acknowledged to the unit */
@@ -114,6 +125,19 @@ int fleet_set_position(fleet_t *f, vehicle_t *v, double lat, double lon, int64_t
 int fleet_is_stale(const vehicle_t *v, int64_t now_ms, int64_t stale_ms);
 
 int vehicle_has_cap(const vehicle_t *v, const char *cap);
+
+/* 1 if uplink `seq` of `v` was processed already. */
+int vehicle_seq_seen(const vehicle_t *v, uint64_t seq);
+
+/* 1 if `seq` can be recorded now: within the window above uplink_seq, or a restart's jump (or
+ * the unit's first message). 0: too far ahead for the window (defer it: the unit resends). */
+int vehicle_seq_fits(const vehicle_t *v, uint64_t seq);
+
+/* Records `seq` as processed and moves uplink_seq over every seq now contiguous. */
+void vehicle_seq_mark(vehicle_t *v, uint64_t seq);
+
+/* Raises uplink_seq to at least `seq` (state restored from the journal or the database). */
+void vehicle_seq_raise(vehicle_t *v, uint64_t seq);
 
 const geo_index_t *fleet_index(const fleet_t *f);
 

@@ -36,8 +36,8 @@
 struct config {
     char uplink_url[256], downlink_url[256], ws_iface[64], pg[1024], var_dir[512];
     char schema_dir[512], tz[64], log_level[16];
-    long long ws_port, pg_port, auto_assign_s, stale_s, db_wait_s, journal_truncate_kb;
-    double detour, speed_kmh;
+    long long ws_port, pg_port, auto_assign_s, stale_s, db_wait_s, journal_truncate_kb, tie_margin_s;
+    double detour, speed_kmh, coverage_alert;
     int allow_unsealed;
 };
 
@@ -61,6 +61,8 @@ static const gl_cfg_option_t options[] = {
     OPT_NUM("auto-assign-s", GL_CFG_INT, 0, 3600, auto_assign_s, "60", "auto-assign a priority-1 call after this many seconds without operator action (0: never)"),
     OPT_NUM("stale-s", GL_CFG_INT, 1, 3600, stale_s, "30", "a unit without a fix for this long is stale"),
     OPT_NUM("detour", GL_CFG_DOUBLE, 1, 5, detour, "1.3", "road distance / straight line (straight-line ETA)"),
+    OPT_NUM("tie-margin-s", GL_CFG_INT, 0, 3600, tie_margin_s, "60", "units this close to the fastest are ranked by the coverage they keep"),
+    OPT_NUM("coverage-alert", GL_CFG_DOUBLE, 0, 1, coverage_alert, "0.9", "below this coverage share, move-up advice is given"),
     OPT_NUM("speed-kmh", GL_CFG_DOUBLE, 5, 200, speed_kmh, "40", "average ambulance speed (straight-line ETA)"),
     OPT_NUM("db-wait-s", GL_CFG_INT, 0, 86400, db_wait_s, "60", "how long to wait for PostGIS at start"),
     OPT_NUM("journal-truncate-kb", GL_CFG_INT, 0, 1073741824, journal_truncate_kb, "1024", "empty the journal once confirmed and larger than this"),
@@ -313,7 +315,8 @@ int main(int argc, char **argv)
     uv_loop_init(&a->loop);
     dispatch_params_t p = {
         .match = {.eta = {.detour_factor = c->detour, .speed_mps = c->speed_kmh / 3.6},
-                  .stale_ms = c->stale_s * 1000},
+                  .stale_ms = c->stale_s * 1000,
+                  .tie_margin_s = (double)c->tie_margin_s},
         .auto_assign_ms = c->auto_assign_s * 1000,
         .downlink_resend_ms = 3000,
     };
@@ -349,7 +352,7 @@ int main(int argc, char **argv)
     a->pos_cap = fleet_count(dispatch_fleet(a->d)) + 1;
     a->pos_broadcast = calloc(a->pos_cap, sizeof *a->pos_broadcast);
 
-    a->api = (api_t){a->d, NULL, a->db, c->tz, a->auth};
+    a->api = (api_t){a->d, NULL, a->db, c->tz, a->auth, c->coverage_alert};
     if (bus_open(&a->loop, c->uplink_url, c->downlink_url, a->d, c->allow_unsealed, &a->bus) != 0)
         return 1;
     a->api.bus = a->bus;

@@ -88,7 +88,7 @@ static int rank_by_road(const fleet_t *f, const match_params_t *p, complaint_t c
         if (!accept_unit(s, &fc))
             continue;
         vehicle_t *v = fleet_at(f, s);
-        candidate_t cand = {v, 0, 0, "road"};
+        candidate_t cand = {v, 0, 0, 0, "road"};
         double straight;
         if (geo_eta_seconds(&p->eta, v->lat, v->lon, lat, lon, &straight, &cand.distance_m))
             continue;
@@ -98,9 +98,21 @@ static int rank_by_road(const fleet_t *f, const match_params_t *p, complaint_t c
             cand.eta_s = straight;
             cand.eta_method = "straight_line";
         }
+        cand.coverage_loss = roads_coverage_loss(p->roads, s);
         insert_ranked(out, &found, &cand);
     }
     free(eta);
+    /* The county's golden circle: of the units within the margin of the fastest, the one whose
+     * departure uncovers the fewest people goes first (ties keep ETA order). */
+    int best = 0;
+    for (int i = 1; i < found && out[i].eta_s - out[0].eta_s <= p->tie_margin_s; i++)
+        if (out[i].coverage_loss < out[best].coverage_loss)
+            best = i;
+    if (best > 0) {
+        candidate_t b = out[best];
+        memmove(&out[1], &out[0], (size_t)best * sizeof out[0]);
+        out[0] = b;
+    }
     return found;
 }
 
@@ -123,6 +135,7 @@ int match_rank(const fleet_t *f, const match_params_t *p, complaint_t c, double 
         if (geo_eta_seconds(&p->eta, v->lat, v->lon, lat, lon, &cand->eta_s, &cand->distance_m))
             continue;
         cand->vehicle = v;
+        cand->coverage_loss = 0;
         cand->eta_method = "straight_line";
         found++;
     }

@@ -22,6 +22,7 @@ typedef struct candidate {
     vehicle_t *vehicle;     /* borrowed from the fleet */
     double eta_s;
     double distance_m;      /* straight line */
+    uint64_t coverage_loss; /* population only this unit covers (what its departure costs) */
     const char *eta_method; /* "road", or "straight_line" when the unit or the scene is off the
                                road network (or there is no road graph) */
 } candidate_t;
@@ -30,6 +31,8 @@ typedef struct match_params {
     geo_eta_params_t eta;   /* the straight-line estimate, when there is no road ETA */
     roads_t *roads;         /* the road graph, or NULL (owned by the dispatch core) */
     int64_t stale_ms;       /* a unit without a fix for this long is not recommended */
+    double tie_margin_s;    /* among units this close to the fastest, the one whose departure
+                               keeps the most coverage goes first */
 } match_params_t;
 
 /* 1 if `v` has what complaint `c` requires (kind and capabilities), else 0. */

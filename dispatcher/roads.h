@@ -14,6 +14,7 @@
 #define GL_ROADS_H
 
 #include "ch.h"
+#include "coverage.h"
 #include "graph.h"
 #include "snap.h"
 
@@ -25,6 +26,8 @@
 #define ROADS_MOVE_M 30.0
 #define ROADS_REPLACE_MS 30000
 #define ROADS_MAX_ETA_S 7200.0     /* no recommendation looks further than two hours */
+#define ROADS_COVERAGE_MOVE_M 200.0  /* coverage follows a unit when it moved this far... */
+#define ROADS_COVERAGE_REPLACE_MS 60000 /* ...or this long after it was last counted */
 
 typedef struct roads roads_t;
 
@@ -52,5 +55,28 @@ int roads_unit_placed(const roads_t *r, uint32_t slot);
  * Returns 0, or GL_ENOENT when the point is not near any road (no ETA written).
  */
 int roads_eta_to(roads_t *r, double lat, double lon, double *out, size_t n);
+
+/*
+ * The golden rescue circle (geo/coverage.h): demand points (places with their population and
+ * area class) and the stations units may be moved up to (both copied). Available units are
+ * counted as they are placed. Returns 0, GL_EINVAL or GL_ENOMEM (coverage stays off).
+ */
+int roads_set_demand(roads_t *r, const coverage_demand_t *demand, const char *const *names,
+                     size_t n, const double *station_lat, const double *station_lon,
+                     const char *const *station_ids, size_t nstations);
+
+/* Name of demand point i / id of move-up station i (as given to roads_set_demand). */
+const char *roads_demand_name(const roads_t *r, size_t i);
+const char *roads_station_id(const roads_t *r, size_t i);
+
+/* The coverage model, or NULL when there is no demand. */
+coverage_t *roads_coverage(roads_t *r);
+
+/* The population that only unit `slot` covers (what its departure costs); 0 without coverage. */
+uint64_t roads_coverage_loss(roads_t *r, uint32_t slot);
+
+/* The best single move-up (an available unit to a station); returns 0 and *out, or GL_ENOENT
+ * when there is no coverage, no station or no available unit. */
+int roads_best_move(roads_t *r, coverage_move_t *out);
 
 #endif

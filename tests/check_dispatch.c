@@ -520,20 +520,34 @@ START_TEST(test_deferred_fix_go_back_n_and_resend_after_crash)
     vehicle_t *v;
     double lat, lon;
     geo_destination(28.30, 117.20, 0, 1000, &lat, &lon);
-    /* the position buffer is full: fix 2 is deferred, and nothing newer is taken */
+    /* the position buffer is full: fix 2 is deferred (not processed) */
     position_room = 0;
     ck_assert_int_eq(dispatch_uplink_begin(d, "U1", 2, 1, &v), 0);
     dispatch_uplink_fix(d, v, 2, lat, lon, T0 + 1000, 0, 0, 1, T0 + 1000);
     ck_assert_uint_eq(v->uplink_seq, 1);
     position_room = 1;
-    ck_assert_int_eq(dispatch_uplink_begin(d, "U1", 3, 0, &v), GL_EAGAIN);
-    /* the resend of 2 is taken, then 3 */
+    /* 3 and 4 come first (a unit resends newest first): taken, but the hole at 2 holds the
+     * contiguous seq, and so the acknowledgement, below it */
+    ck_assert_int_eq(dispatch_uplink_begin(d, "U1", 4, 0, &v), 0);
+    dispatch_uplink_ack(d, v, 4, 0);
+    ck_assert_int_eq(dispatch_uplink_begin(d, "U1", 3, 0, &v), 0);
+    dispatch_uplink_ack(d, v, 3, 0);
+    ck_assert_uint_eq(v->uplink_seq, 1);
+    ck_assert_int_eq(dispatch_uplink_begin(d, "U1", 3, 0, &v), GL_EDUP);
+    /* the resend of 2 fills the hole: everything up to 4 is processed */
     ck_assert_int_eq(dispatch_uplink_begin(d, "U1", 2, 1, &v), 0);
     dispatch_uplink_fix(d, v, 2, lat, lon, T0 + 1000, 0, 0, 1, T0 + 1000);
-    ck_assert_uint_eq(v->uplink_seq, 2);
-    ck_assert_int_eq(dispatch_uplink_begin(d, "U1", 3, 1, &v), 0);
+    ck_assert_uint_eq(v->uplink_seq, 4);
+    /* far beyond the window (but no restart's jump): deferred until the hole is filled */
+    ck_assert_int_eq(dispatch_uplink_begin(d, "U1", 4 + VEHICLE_SEQ_WINDOW + 1, 0, &v),
+                     GL_EAGAIN);
+    /* a restarted unit without a spool jumps ahead by the clock: taken, the gap given up */
+    ck_assert_int_eq(dispatch_uplink_begin(d, "U1", 5000000, 0, &v), 0);
+    dispatch_uplink_ack(d, v, 5000000, 0);
+    ck_assert_uint_eq(v->uplink_seq, 5000000);
     /* a fix above what is durable is taken again (history lost in a crash); a status is not */
     v->uplink_seq = v->restored_seq = 10; /* as after a restart */
+    memset(v->seen, 0, sizeof v->seen);
     v->durable_seq = 5;
     ck_assert_int_eq(dispatch_uplink_begin(d, "U1", 7, 1, &v), 0);
     ck_assert_int_eq(dispatch_uplink_begin(d, "U1", 7, 0, &v), GL_EDUP);

@@ -13,21 +13,31 @@
  * clock): a chest_pain case the real MI record of --ecg-record (opened once at start; without
  * it, the generator with anterior ST elevation), any other case the generator. Off by default,
  * so the ingest benchmark's load is unchanged.
+ *
+ * With --spool-dir every unit keeps its uplink in its own spool file DIR/<id>.spool (the same
+ * spool code as goldline-vehicle: kept until acknowledged, seqs continued across restarts), and
+ * with --key-dir a unit whose key file DIR/<id>.key exists seals its uplink with it (a unit
+ * without one stays unsealed; a key file that exists but cannot be used stops the start).
+ * Without either, units are unsealed with an in-memory queue, as before (the benchmarks).
  */
 #include "config.h"
 #include "err.h"
 #include "fleet_input.h"
 #include "fleet_sim.h"
 #include "log.h"
+#include "seal.h"
+#include "spool.h"
 #include "timeutil.h"
 #include "unit_link.h"
 #include "vitals_stream.h"
 
 #include <inttypes.h>
+#include <sodium.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <uv.h>
 
 #define SIM_TICK_MS 100
@@ -53,6 +63,8 @@ struct fleet_config {
     int print_sql;
     int vitals;
     char ecg_record[512];
+    char spool_dir[256];
+    char key_dir[256];
     char log_level[16];
 };
 
@@ -90,6 +102,10 @@ static const gl_cfg_option_t options[] = {
     OPT("ecg-record", GL_CFG_STR, "", 0, 0, ecg_record,
         "WFDB record for chest-pain patients, e.g. ../shared/data/ecg/s0010_re "
         "(default: the generator with ST elevation)"),
+    OPT("spool-dir", GL_CFG_STR, "", 0, 0, spool_dir,
+        "keep each unit's uplink in DIR/<id>.spool until acknowledged (empty: in memory)"),
+    OPT("key-dir", GL_CFG_STR, "", 0, 0, key_dir,
+        "seal each unit's uplink with DIR/<id>.key when that file exists (empty: unsealed)"),
     OPT("log-level", GL_CFG_STR, "info", 0, 0, log_level, "err, warn, info or debug"),
     {NULL, 0, NULL, 0, 0, 0, 0, 0, NULL},
 };
@@ -342,6 +358,52 @@ static int load_fleet(const struct fleet_config *cfg, sim_unit_spec_t **units, s
     return 0;
 }
 
+/* 1 when the spool file exists with more than its header (seqs an earlier run used). */
+static int spool_has_history(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && sb.st_size > SPOOL_HEADER_BYTES;
+}
+
+/*
+ * Adds one unit to the link, with its spool and key when --spool-dir / --key-dir are given.
+ * A unit without a key file in --key-dir is unsealed; one whose key file cannot be used (mode,
+ * contents) is an error. Returns as unit_link_add_unit_opts(), or the key file's error.
+ */
+static int add_unit(struct fleet_app *app, const char *id, uint64_t first_seq,
+                    struct fleet_unit *fu, unit_session_t **out)
+{
+    const struct fleet_config *cfg = app->cfg;
+    char spool[600], keyf[600], why[256];
+    seal_key_t key = {{0}};
+    unit_session_opts_t uo = {0};
+    uo.first_seq = first_seq;
+    if (cfg->spool_dir[0]) {
+        snprintf(spool, sizeof spool, "%s/%s.spool", cfg->spool_dir, id);
+        uo.spool_path = spool;
+        /* A spool with history continues its own seqs (the higher of the two is taken). */
+        if (cfg->first_seq == 0 && spool_has_history(spool))
+            uo.first_seq = 1;
+    }
+    if (cfg->key_dir[0]) {
+        snprintf(keyf, sizeof keyf, "%s/%s.key", cfg->key_dir, id);
+        int rc = seal_key_read_file(keyf, &key, why, sizeof why);
+        if (rc == 0) {
+            uo.key = &key;
+        } else if (rc != GL_ENOENT) {
+            LOG_ERR("fleet", "veh=%s key file %s cannot be used: %s", id, keyf, why);
+            return rc;
+        }
+    }
+    int rc = unit_link_add_unit_opts(app->link, id, &uo, on_order, fu, out);
+    sodium_memzero(&key, sizeof key); /* the session keeps its own copy */
+    if (rc == 0 && (uo.spool_path || uo.key))
+        LOG_DEBUG("fleet", "veh=%s %s, %s, next seq %" PRIu64, id,
+                  uo.spool_path ? "spooled" : "in memory", uo.key ? "sealed" : "unsealed",
+                  unit_session_next_seq(*out));
+    return rc;
+}
+
 static int run(struct fleet_app *app, const sim_unit_spec_t *units, size_t nunits,
                const sim_hospital_t *hosp, size_t nhosp)
 {
@@ -375,7 +437,7 @@ static int run(struct fleet_app *app, const sim_unit_spec_t *units, size_t nunit
         rc = fleet_sim_add_unit(app->sim, &units[i], &u);
         fu->u = u;
         if (rc < 0 ||
-            (rc = unit_link_add_unit(app->link, units[i].id, first_seq, on_order, fu, &s)) < 0) {
+            (rc = add_unit(app, units[i].id, first_seq, fu, &s)) < 0) {
             LOG_ERR("fleet", "veh=%s cannot be added: %s", units[i].id, gl_strerror(rc));
             unit_link_close(app->link, on_link_closed, app);
             return rc;
@@ -385,8 +447,9 @@ static int run(struct fleet_app *app, const sim_unit_spec_t *units, size_t nunit
         /* A fresh simulator knows of no job: say so, so that the dispatcher's picture agrees. */
         unit_session_send_status(s, UNIT_STATUS_AVAILABLE, NULL, gl_now_ms());
     }
-    LOG_INFO("fleet", "%zu units, %zu hospitals, first seq %" PRIu64 ", time scale %g", nunits,
-             nhosp, first_seq, cfg->time_scale);
+    LOG_INFO("fleet", "%zu units, %zu hospitals, first seq %" PRIu64 ", time scale %g%s%s%s%s",
+             nunits, nhosp, first_seq, cfg->time_scale, cfg->spool_dir[0] ? ", spools in " : "",
+             cfg->spool_dir, cfg->key_dir[0] ? ", keys from " : "", cfg->key_dir);
     uv_timer_init(&app->loop, &app->sim_timer);
     uv_timer_init(&app->loop, &app->fix_timer);
     uv_timer_init(&app->loop, &app->vitals_timer);

@@ -21,6 +21,8 @@
 #include "log.h"
 #include "monitor_bridge.h"
 #include "nmea.h"
+#include "seal.h"
+#include "spool.h"
 #include "timeutil.h"
 #include "unit_link.h"
 #include "vitals_stream.h"
@@ -28,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +104,7 @@ struct vehicle_agent {
     uint64_t bridge_ecg_index;  /* next first_sample_index of the bridge's ECG stream */
     int64_t bridge_ecg_next_ms; /* where the previous bridge slice ended, 0 if none */
     uint64_t vitals_sent, ecg_sent, vitals_errors;
+    uint64_t fixes_sent;        /* GpsFix envelopes handed to the session */
     gl_log_burst_t vitals_burst;
 
     unit_status_t status;    /* the crew's last status (as this unit knows it) */
@@ -170,9 +174,11 @@ static void on_fix_timer(uv_timer_t *t)
     if (rc < 0 && gl_log_burst_allow(&a->send_burst, gl_now_ms(), 10000, &suppressed))
         LOG_WARN(MOD, "veh=%s fix not sent: %s (%lu more since the last line)", a->cfg.id,
                  gl_strerror(rc), suppressed);
-    else if (rc == 0)
+    if (rc == 0) {
+        a->fixes_sent++;
         LOG_DEBUG(MOD, "veh=%s fix %.6f,%.6f at %" PRId64 " sent", a->cfg.id, f->lat, f->lon,
                   a->fix_ms);
+    }
 }
 
 static void log_input_end(vehicle_agent_t *a)
@@ -723,11 +729,13 @@ static void handle_command(struct ctl_client *c, char *line)
         ctl_reply(c,
                   "ok id=%s status=%s incident=%s fix=%s lat=%.6f lon=%.6f nmea_fixes=%lu "
                   "bad_checksum=%lu sent=%" PRIu64 " resent=%" PRIu64 " queued=%zu orders=%" PRIu64
-                  " vitals=%" PRIu64 " ecg_frames=%" PRIu64 " vitals_errors=%" PRIu64,
+                  " vitals=%" PRIu64 " ecg_frames=%" PRIu64 " vitals_errors=%" PRIu64
+                  " fixes_sent=%" PRIu64 " next_seq=%" PRIu64 " sealed=%d spool_errors=%" PRIu64,
                   a->cfg.id, unit_status_name(a->status), a->incident[0] ? a->incident : "-", when,
                   a->have_fix ? a->fix.lat : 0.0, a->have_fix ? a->fix.lon : 0.0, ns.fixes,
                   ns.bad_checksum, ss.sent, ss.resent, ss.queued, ss.orders, a->vitals_sent,
-                  a->ecg_sent, a->vitals_errors);
+                  a->ecg_sent, a->vitals_errors, a->fixes_sent, unit_session_next_seq(a->unit),
+                  unit_session_sealed(a->unit), ss.spool_errors);
     } else if (strcmp(cmd, "incident") == 0) {
         char *inc = strtok_r(NULL, " \t\r", &save);
         if (!inc || strlen(inc) >= sizeof a->incident) {
@@ -867,6 +875,27 @@ int vehicle_control_request(const char *path, const char *line, char *reply, siz
 
 /* ---- life cycle ----------------------------------------------------------------------- */
 
+/* 1 when the spool file exists with more than its header (it holds seqs an earlier run used). */
+static int spool_has_history(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && sb.st_size > SPOOL_HEADER_BYTES;
+}
+
+/* Reads --key-file into *key (zeroed when there is none); a file that cannot be used is an
+ * error with its one-line reason, never a silent fall-back to an unsealed uplink. */
+static int read_key(vehicle_agent_t *a, seal_key_t *key)
+{
+    memset(key, 0, sizeof *key);
+    if (!a->cfg.key_file[0])
+        return 0;
+    char why[256];
+    int rc = seal_key_read_file(a->cfg.key_file, key, why, sizeof why);
+    if (rc < 0)
+        LOG_ERR(MOD, "veh=%s --key-file %s cannot be used: %s", a->cfg.id, a->cfg.key_file, why);
+    return rc;
+}
+
 int vehicle_agent_start(uv_loop_t *loop, const vehicle_config_t *cfg, vehicle_agent_t **out)
 {
     vehicle_agent_t *a = calloc(1, sizeof *a);
@@ -883,18 +912,41 @@ int vehicle_agent_start(uv_loop_t *loop, const vehicle_config_t *cfg, vehicle_ag
     a->idle_timer.data = a->replay_timer.data = a->fix_timer.data = a->vitals_timer.data = a;
     *out = a; /* from here on, failures are undone by vehicle_agent_close() */
 
-    unit_link_config_t lc = {.uplink_url = cfg->uplink_url, .downlink_url = cfg->downlink_url};
-    int rc = unit_link_new(loop, &lc, &a->link);
-    if (rc < 0)
+    seal_key_t key;
+    int rc = read_key(a, &key);
+    if (rc < 0) {
+        sodium_memzero(&key, sizeof key);
         return rc;
-    /* Seqs must keep increasing across restarts (the dispatcher drops seq <= the last it saw)
-     * and there is no spool yet to remember them: start at the wall clock in ms. */
-    uint64_t first_seq = (uint64_t)gl_now_ms();
-    rc = unit_link_add_unit(a->link, cfg->id, first_seq, on_order, a, &a->unit);
+    }
+    unit_link_config_t lc = {.uplink_url = cfg->uplink_url, .downlink_url = cfg->downlink_url};
+    if ((rc = unit_link_new(loop, &lc, &a->link)) < 0) {
+        sodium_memzero(&key, sizeof key);
+        return rc;
+    }
+    /* Seqs must keep increasing across restarts (the dispatcher drops seq <= the last it saw).
+     * A spool with history continues above its own seqs; a new one, or no spool at all, starts
+     * at the wall clock in ms, above anything an earlier run may have used. */
+    unit_session_opts_t uo = {0};
+    uo.first_seq = cfg->spool[0] && spool_has_history(cfg->spool) ? 1 : (uint64_t)gl_now_ms();
+    uo.key = cfg->key_file[0] ? &key : NULL;
+    uo.spool_path = cfg->spool[0] ? cfg->spool : NULL;
+    rc = unit_link_add_unit_opts(a->link, cfg->id, &uo, on_order, a, &a->unit);
+    sodium_memzero(&key, sizeof key); /* the session keeps its own copy */
     if (rc < 0) {
         LOG_ERR(MOD, "veh=%s cannot add the unit: %s", cfg->id, gl_strerror(rc));
         return rc;
     }
+    unit_session_stats_t ss;
+    unit_session_get_stats(a->unit, &ss);
+    if (cfg->spool[0])
+        LOG_INFO(MOD, "veh=%s spool %s: next seq %" PRIu64 ", %zu unacknowledged restored",
+                 cfg->id, cfg->spool, unit_session_next_seq(a->unit), ss.queued);
+    else
+        LOG_WARN(MOD, "veh=%s no --spool: what the dispatcher has not acknowledged is lost if "
+                      "the agent stops (next seq %" PRIu64 ")", cfg->id,
+                 unit_session_next_seq(a->unit));
+    LOG_INFO(MOD, "veh=%s uplink %s", cfg->id,
+             unit_session_sealed(a->unit) ? "sealed with the key file" : "unsealed (no --key-file)");
     if (strlen(cfg->incident) >= sizeof a->incident) {
         LOG_ERR(MOD, "veh=%s --incident longer than %zu characters", cfg->id,
                 sizeof a->incident - 1);
@@ -956,6 +1008,16 @@ void vehicle_agent_close(vehicle_agent_t *a, void (*cb)(void *ctx), void *ctx)
     a->on_closed = cb;
     a->closed_ctx = ctx;
     a->pending_closes++; /* held until every close below has been started */
+    if (a->unit) {
+        unit_session_stats_t ss;
+        unit_session_get_stats(a->unit, &ss);
+        LOG_INFO(MOD, "veh=%s stopping: next seq %" PRIu64 ", fixes %" PRIu64 ", vitals %" PRIu64
+                      ", ecg frames %" PRIu64 ", sent %" PRIu64 ", resent %" PRIu64
+                      ", acked %" PRIu64 ", unacknowledged %zu%s", a->cfg.id,
+                 unit_session_next_seq(a->unit), a->fixes_sent, a->vitals_sent, a->ecg_sent,
+                 ss.sent, ss.resent, ss.acked, ss.queued,
+                 a->cfg.spool[0] ? " (kept in the spool)" : " (lost: no spool)");
+    }
     uv_handle_t *handles[] = {(uv_handle_t *)&a->idle_timer, (uv_handle_t *)&a->replay_timer,
                               (uv_handle_t *)&a->fix_timer, (uv_handle_t *)&a->vitals_timer};
     for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++) {

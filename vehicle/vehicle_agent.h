@@ -33,6 +33,20 @@
  * JSON (gpsd_client.h), reconnecting with backoff; a fix is used when newer than the newest one
  * held, whichever input it came from.
  *
+ * Store and forward. With a spool path every uplink envelope (fix, status, vitals, ECG) is
+ * written to that on-disk spool (spool.h) before it is sent and stays there until the
+ * dispatcher acknowledges it, so neither a dropping link nor kill -9 of the agent loses anything
+ * the unit sent (a power cut at most the last second of fixes and vitals: spool.h); a restarted agent continues its seqs above the spool's and resends
+ * what it holds, newest fix first. A brand-new (or empty) spool starts at the wall clock in ms,
+ * above anything an earlier run without a spool may have used. Without a spool the queue is in
+ * memory (a WARN line says so) and the first seq is the wall clock in ms.
+ *
+ * Sealing. With a key file (seal.h: 64 hex digits or 32 raw bytes, mode 0600 or stricter, as
+ * `goldlinectl vehicle add --key-file` writes it) every uplink envelope is sealed with the
+ * unit's key and only downlink messages sealed with it are accepted; a key file that cannot be
+ * used stops the start with its one-line reason. Without one the unit speaks plain envelopes,
+ * which only a dispatcher that allows unsealed units takes.
+ *
  * Display. Assignments and cancels are printed to stdout for the crew (address included);
  * the log on stderr gets the incident id and priority only, never the address or reason text.
  */
@@ -56,6 +70,8 @@ typedef struct vehicle_config {
     char vitals[512];        /* "", "gen", "gen:stemi" or "wfdb:PATH" */
     char monitor_socket[256]; /* unix socket path for a monitor bridge; "" for none */
     char gpsd[128];           /* gpsd HOST[:PORT]; "" for none */
+    char spool[256];          /* on-disk spool file of the uplink; "" for the in-memory queue */
+    char key_file[256];       /* the unit's sealing key file; "" for an unsealed unit */
     long long fix_period_ms; /* how often the newest fix is sent */
     char log_level[16];      /* err | warn | info | debug */
 } vehicle_config_t;
@@ -63,9 +79,11 @@ typedef struct vehicle_config {
 typedef struct vehicle_agent vehicle_agent_t;
 
 /*
- * Starts the agent on `loop`: opens the link, adds the unit, opens the control socket and the
- * NMEA input and starts the fix timer. `cfg` is copied. Returns 0, or GL_EINVAL / GL_EIO /
- * GL_EEXIST / GL_ENOMEM / a negative errno or UV_E* code (logged). Except for GL_ENOMEM with
+ * Starts the agent on `loop`: reads the key file (if any), opens the link, adds the unit (with
+ * its spool, if any), opens the control socket and the NMEA input and starts the fix timer.
+ * `cfg` is copied. Returns 0, or GL_EINVAL / GL_EIO / GL_EEXIST / GL_ENOMEM / a negative errno
+ * or UV_E* code, or a key file's or spool's error (GL_ENOENT, GL_EACCES, GL_EPROTO; all logged
+ * with the path and the reason). Except for GL_ENOMEM with
  * *out left untouched, *out holds the agent on success and on failure alike, and the caller
  * releases it with vehicle_agent_close() (its handles close asynchronously, on the loop).
  */

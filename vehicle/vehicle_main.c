@@ -2,7 +2,8 @@
  * goldline-vehicle: the in-ambulance agent (vehicle_agent.h), or a one-shot client of a running
  * agent's control socket.
  *
- *   goldline-vehicle --id A1 --nmea /dev/ttyUSB0 --baud 9600 --control /run/goldline/A1.sock
+ *   goldline-vehicle --id A1 --nmea /dev/ttyUSB0 --baud 9600 --control /run/goldline/A1.sock \
+ *       --spool /var/lib/goldline/A1.spool --key-file /etc/goldline/A1.key
  *   goldline-vehicle --id A1 --nmea drive.log --replay-realtime=true --control /tmp/a1.sock
  *   goldline-vehicle --id A1 --gpsd localhost --vitals wfdb:/data/ecg/s0010_re --incident INC-7
  *   goldline-vehicle --id A1 --gpsd localhost --monitor-socket /run/goldline/A1-monitor.sock
@@ -49,6 +50,11 @@ static const gl_cfg_option_t options[] = {
      "unix socket path for a monitor bridge (NUM/ECG/PING lines, see vehicle/README.md)"},
     {"gpsd", GL_CFG_STR, "", 0, 0, C(gpsd), 0,
      "read positions from gpsd at HOST[:PORT] (e.g. localhost = 127.0.0.1:2947)"},
+    {"spool", GL_CFG_STR, "", 0, 0, C(spool), 0,
+     "on-disk spool of the uplink, kept until acknowledged and across restarts (empty: in "
+     "memory only)"},
+    {"key-file", GL_CFG_STR, "", 0, 0, C(key_file), 0,
+     "the unit's sealing key, as goldlinectl vehicle add --key-file writes it (empty: unsealed)"},
     {"fix-period-ms", GL_CFG_INT, "1000", 100, 60000, C(fix_period_ms), 0,
      "how often the newest fix is sent"},
     {"log-level", GL_CFG_STR, "info", 0, 0, C(log_level), 0, "err | warn | info | debug"},

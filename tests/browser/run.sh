@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Browser test of the operator console on real parts: the private PostGIS cluster (database
+# goldline_web), goldline-dispatcher serving console/web, goldline-fleet driving 12 simulated
+# units, and Debian's chromium (headless) driven by playwright-core (console.test.js).
+#
+#   tests/browser/run.sh BUILD_DIR
+#
+# Needs: chromium and fonts-wqy-microhei (Debian), node + npm, `npm ci && npm run build` done in
+# console/web (Leaflet vendored) and `npm ci` in tests/browser (playwright-core); this script
+# runs both npm steps when their folders are missing. Uses its own ports (websocket 21080,
+# uplink 21401, downlink 21402) and var dir, so a demo or the integration test is left alone.
+#
+# A golden-time warning within seconds: before the dispatcher starts, one extra metric is
+# inserted into goldline_web's golden_metrics, web_test_call_to_dispatch (call_received ->
+# assigned, target 12 s, warning at 5 s). It exists only in this test database.
+#
+# Screenshots of every step: tests/artifacts/browser/NN-step.png. Prints one ok/not ok line per
+# check and closes with "N passed, M failed"; exits non-zero when a check failed.
+set -uo pipefail
+build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+here="$root/tests/browser"
+web="$root/console/web"
+art="$root/tests/artifacts/browser"
+var="$art/var"
+export GOLDLINE_PG_DB=goldline_web
+UP=tcp://127.0.0.1:21401
+DOWN=tcp://127.0.0.1:21402
+WSPORT=21080
+CENTER_LAT=28.2948
+CENTER_LON=117.2401
+UNITS=12
+ALERT_METRIC=web_test_call_to_dispatch
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok - $1"; }
+nok() { failed=$((failed + 1)); echo "not ok - $1"; }
+check() { # check DESCRIPTION COMMAND...
+    local d=$1
+    shift
+    if "$@"; then ok "$d"; else nok "$d"; fi
+}
+wait_for() { # wait_for SECONDS COMMAND...: retries COMMAND every 0.5 s until it succeeds
+    local end=$((SECONDS + $1))
+    shift
+    until "$@" >/dev/null 2>&1; do
+        [ $SECONDS -lt $end ] || return 1
+        sleep 0.5
+    done
+}
+psql_q() { "$root/deploy/pg.sh" psql -qAtX -c "$1"; }
+
+if [ ! -x /usr/bin/chromium ]; then
+    echo "# SKIP browser test: /usr/bin/chromium is absent (apt-get install chromium fonts-wqy-microhei)"
+    exit 0
+fi
+if ! command -v npm >/dev/null; then
+    echo "# SKIP browser test: npm is absent"
+    exit 0
+fi
+[ -d "$web/node_modules/leaflet" ] || (cd "$web" && npm ci --no-audit --no-fund >/dev/null) || { echo "npm ci failed in console/web"; exit 1; }
+(cd "$web" && npm run --silent build) || { echo "console/web build failed"; exit 1; }
+[ -d "$here/node_modules/playwright-core" ] || (cd "$here" && npm ci --no-audit --no-fund >/dev/null) || { echo "npm ci failed in tests/browser"; exit 1; }
+
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+rm -rf "$art"
+mkdir -p "$var"
+"$root/deploy/pg.sh" start >/dev/null
+"$root/deploy/pg.sh" drop-db >/dev/null
+"$root/deploy/pg.sh" start >/dev/null || { echo "cannot start PostGIS"; exit 1; }
+pgurl=$("$root/deploy/pg.sh" url)
+
+# 12 units at known bearings and distances from the centre (every 4th one BLS); none within
+# 600 m, so a click on the centre lands on the empty map, not on a marker.
+python3 - "$art" "$CENTER_LAT" "$CENTER_LON" "$UNITS" <<'PY'
+import csv, math, sys
+out, lat0, lon0, n = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+R = 6371008.8
+def dest(d, brg):
+    p1, l1, b, a = math.radians(lat0), math.radians(lon0), math.radians(brg), d / R
+    p2 = math.asin(math.sin(p1) * math.cos(a) + math.cos(p1) * math.sin(a) * math.cos(b))
+    l2 = l1 + math.atan2(math.sin(b) * math.sin(a) * math.cos(p1), math.cos(a) - math.sin(p1) * math.sin(p2))
+    return math.degrees(p2), math.degrees(l2)
+with open(f"{out}/units.csv", "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["id", "lat", "lon", "kind", "capabilities", "call_sign"])
+    for i in range(n):
+        kind = "BLS" if i % 4 == 0 else "ALS"
+        lat, lon = dest(600 + 450 * i, (i * 137) % 360)
+        w.writerow([f"W-{i + 1:02d}", f"{lat:.7f}", f"{lon:.7f}", kind, "ecg12" if kind == "ALS" else "", f"贵溪{i + 1:02d}"])
+with open(f"{out}/hospitals.csv", "w", newline="") as f:
+    lat, lon = dest(2500, 200)
+    csv.writer(f).writerows([["id", "lat", "lon", "name"], ["H1", f"{lat:.7f}", f"{lon:.7f}", "贵溪市人民医院 (test)"]])
+PY
+
+start_dispatcher() {
+    "$build/dispatcher/goldline-dispatcher" --var-dir "$var" --pg "$pgurl" --ws-port $WSPORT \
+        --uplink-url $UP --downlink-url $DOWN --auto-assign-s 15 --stale-s 30 --db-wait-s 30 \
+        >>"$art/dispatcher.log" 2>&1 &
+    dpid=$!
+    pids+=($dpid)
+    wait_for 60 curl -fs "http://127.0.0.1:$WSPORT/healthz"
+}
+
+# The first start applies the schema; then the fleet and the short metric are seeded and the
+# dispatcher started again (it reads both at start).
+check "dispatcher starts on an empty database (goldline_web)" start_dispatcher
+kill -TERM "$dpid"
+wait "$dpid"
+"$build/vehicle/goldline-fleet" --units "$art/units.csv" --print-sql | "$root/deploy/pg.sh" psql -q >/dev/null
+psql_q "INSERT INTO golden_metrics (name, applies_to, start_event, end_event, target_s, warning_s, compliance, standard)
+        VALUES ('$ALERT_METRIC', 'all', 'call_received', 'assigned|auto_assigned', 12, 5,
+                'browser test only', 'tests/browser/run.sh: warns 5 s after a call nobody assigns')" >/dev/null
+check "dispatcher starts with the seeded fleet and the 5-second test metric" start_dispatcher
+check "GET /console/ serves the page and the vendored Leaflet" \
+    bash -c "curl -fs http://127.0.0.1:$WSPORT/console/ | grep -q 'vendor/leaflet/leaflet.js' && curl -fso /dev/null http://127.0.0.1:$WSPORT/console/vendor/leaflet/leaflet.js"
+
+"$build/vehicle/goldline-fleet" --units "$art/units.csv" --hospitals "$art/hospitals.csv" \
+    --uplink-url $UP --downlink-url $DOWN --time-scale 4 --speed-kmh 55 --scene-min 0.3 \
+    --hospital-min 0.3 >>"$art/fleet.log" 2>&1 &
+pids+=($!)
+
+GL_URL="http://127.0.0.1:$WSPORT" GL_TOKEN_FILE="$var/api-token" GL_ART="$art" GL_UNITS=$UNITS \
+    GL_CENTER="$CENTER_LAT,$CENTER_LON" GL_ALERT_METRIC=$ALERT_METRIC \
+    NODE_PATH="$here/node_modules" node "$here/console.test.js" | tee "$art/browser.out"
+p=$(grep -c '^ok - ' "$art/browser.out")
+f=$(grep -c '^not ok - ' "$art/browser.out")
+passed=$((passed + p))
+failed=$((failed + f))
+[ "$p" -gt 0 ] || nok "the browser test ran"
+
+kill -TERM "$dpid"
+wait "$dpid"
+check "SIGTERM: the dispatcher exits 0" [ $? -eq 0 ]
+check "no sanitizer report in the logs" bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' '$art'/*.log"
+check "no patient data in the dispatcher log (caller numbers, address)" \
+    bash -c "! grep -qE '13800138000|13900139000|测试地址' '$art/dispatcher.log'"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -586,11 +586,36 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 #define GL_WEB_DIR "console/web"
 #endif
 
-/* The browser pages (console/web: the operator console, the ED board) under /console/; the
- * pages hold no data: everything comes over the authenticated /api websocket. */
+/*
+ * The browser pages (console/web: the operator console) under /console/. Only what a page needs
+ * is mounted — pages/, js/, css/ and the vendored libraries — never the folder itself, which
+ * also holds the build's node_modules. The pages hold no data: everything comes over the
+ * authenticated /api websocket.
+ */
+static const struct lws_http_mount mount_vendor = {
+    .mountpoint = "/console/vendor",
+    .origin = GL_WEB_DIR "/vendor",
+    .origin_protocol = LWSMPRO_FILE,
+    .mountpoint_len = 15,
+};
+static const struct lws_http_mount mount_css = {
+    .mount_next = &mount_vendor,
+    .mountpoint = "/console/css",
+    .origin = GL_WEB_DIR "/css",
+    .origin_protocol = LWSMPRO_FILE,
+    .mountpoint_len = 12,
+};
+static const struct lws_http_mount mount_js = {
+    .mount_next = &mount_css,
+    .mountpoint = "/console/js",
+    .origin = GL_WEB_DIR "/js",
+    .origin_protocol = LWSMPRO_FILE,
+    .mountpoint_len = 11,
+};
 static const struct lws_http_mount web_mount = {
+    .mount_next = &mount_js,
     .mountpoint = "/console",
-    .origin = GL_WEB_DIR,
+    .origin = GL_WEB_DIR "/pages",
     .def = "index.html",
     .origin_protocol = LWSMPRO_FILE,
     .mountpoint_len = 8,

@@ -37,6 +37,22 @@ else
     fleet_args=(--random 20 --center 28.2948,117.2401 --radius-km 8)
 fi
 "$build/vehicle/goldline-fleet" "${fleet_args[@]}" --print-sql | "$root/deploy/pg.sh" psql -q >/dev/null
+# Hospitals for the destination choice: those of the extract, or the stand-ins of
+# osm_demo_fleet.py (central Guixi tags none); the first is taken as the county hospital with
+# every capability, the others as township health centres without any.
+if [ -f "$demo/hospitals.csv" ]; then
+    first=1
+    while IFS=, read -r id lat lon name; do
+        [ "$id" = id ] && continue
+        caps='{}'
+        [ $first -eq 1 ] && caps='{pci,stroke_ivt,stroke_evt,trauma,obstetric,neonatal}'
+        first=0
+        name=${name//\'/\'\'}
+        "$root/deploy/pg.sh" psql -q -c "INSERT INTO hospitals (id, name, geom, capabilities)
+            VALUES ('demo-$id', '${name//\"/}', ST_SetSRID(ST_MakePoint($lon, $lat), 4326)::geography,
+            '$caps') ON CONFLICT (id) DO NOTHING" >/dev/null
+    done <"$demo/hospitals.csv"
+fi
 
 pids=()
 stop() {

@@ -40,6 +40,20 @@ json_t *api_incident_json(const incident_t *inc)
     set_opt_str(o, "vehicle", inc->vehicle);
     if (inc->state == INCIDENT_STATE_NEW)
         set_time(o, "auto_assign_at", inc->auto_assign_at_ms);
+    /* the latest destination chosen (an ED user sees only incidents bound for its hospital) */
+    for (size_t i = inc->nevents; i-- > 0;) {
+        if (strcmp(inc->events[i].kind, "destination") || !inc->events[i].detail)
+            continue;
+        json_error_t jerr;
+        json_t *dd = json_loads(inc->events[i].detail, 0, &jerr);
+        json_t *hid = json_object_get(dd, "hospital");
+        if (json_is_string(hid)) {
+            json_object_set(o, "destination", hid);
+            json_object_set(o, "destination_name", json_object_get(dd, "name"));
+        }
+        json_decref(dd);
+        break;
+    }
     return o;
 }
 
@@ -403,6 +417,14 @@ json_t *api_handle(api_t *a, json_t *req, const char *actor, int *subscribe)
             int rc = dispatch_cancel(a->d, inc, reason, "operator", now, err, sizeof err);
             reply = rc ? api_error(id, rc, err)
                        : ok(id, json_pack("{s:o}", "incident", api_incident_json(inc)));
+        }
+    } else if (!strcmp(op, "destination")) {
+        incident_t *inc = incident_arg_or_reply(a, req, &reply);
+        if (inc) {
+            int rc = dispatch_choose_destination(a->d, inc, "operator", now, err, sizeof err);
+            reply = rc ? api_error(id, rc, err)
+                       : ok(id, json_pack("{s:o,s:o}", "incident", api_incident_json(inc),
+                                          "entry", api_event_json(&inc->events[inc->nevents - 1])));
         }
     } else if (!strcmp(op, "coverage")) {
         reply = op_coverage(a, req, id);

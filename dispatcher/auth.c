@@ -399,6 +399,7 @@ static const struct {
     {"event.add", ALL},
     {"clocks", ALL},
     {"coverage", OPS},
+    {"destination", DISP},
     {"incident", ALL},
     {"incidents", ALL},
     {"timeline", ALL},

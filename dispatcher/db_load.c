@@ -513,6 +513,44 @@ done:
     return rc;
 }
 
+/* The hospitals patients may be taken to, with their capabilities and live status. */
+static int load_hospitals(PGconn *c, dispatch_t *d)
+{
+    PGresult *r = query(c,
+                        "SELECT id, name, ST_Y(geom::geometry), ST_X(geom::geometry), "
+                        "capabilities, cath_lab_ready, ct_ready, on_diversion FROM hospitals "
+                        "ORDER BY id",
+                        "loading hospitals");
+    if (!r)
+        return GL_EDB;
+    size_t n = (size_t)PQntuples(r);
+    hospital_t *h = calloc(n ? n : 1, sizeof *h);
+    if (!h) {
+        PQclear(r);
+        return GL_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int row = (int)i;
+        gl_utf8_copy(h[i].id, sizeof h[i].id, val(r, row, 0));
+        gl_utf8_copy(h[i].name, sizeof h[i].name, val(r, row, 1));
+        h[i].lat = strtod(val(r, row, 2), NULL);
+        h[i].lon = strtod(val(r, row, 3), NULL);
+        char caps[512];
+        snprintf(caps, sizeof caps, "%s", val(r, row, 4) ? val(r, row, 4) : "");
+        char *save = NULL;
+        for (char *t = strtok_r(caps, "{},\"", &save); t; t = strtok_r(NULL, "{},\"", &save))
+            h[i].caps |= hospital_cap_parse(t);
+        h[i].cath_lab_ready = !strcmp(val(r, row, 5), "t");
+        h[i].ct_ready = !strcmp(val(r, row, 6), "t");
+        h[i].on_diversion = !strcmp(val(r, row, 7), "t");
+    }
+    PQclear(r);
+    int rc = dispatch_set_hospitals(d, h, n);
+    free(h);
+    LOG_INFO("db", "hospitals: %zu", n);
+    return rc;
+}
+
 int db_load(const char *conninfo, const char *schema_dir, int wait_s, dispatch_t *d,
             uint64_t *applied_lsn)
 {
@@ -536,6 +574,8 @@ int db_load(const char *conninfo, const char *schema_dir, int wait_s, dispatch_t
         rc = load_metrics(c, d);
     if (!rc)
         rc = load_roads(c, d);
+    if (!rc)
+        rc = load_hospitals(c, d);
     if (!rc)
         rc = load_vehicles(c, d);
     if (!rc)

@@ -32,6 +32,8 @@ struct dispatch {
     gl_log_burst_t gps_burst, status_burst;
     golden_metric_t *metrics;
     size_t nmetrics;
+    hospital_t *hospitals;
+    size_t nhospitals;
     struct {                        /* journal op types of other modules (dispatch_register_op) */
         char type[16];
         int (*apply)(void *ctx, json_t *op);
@@ -68,7 +70,27 @@ void dispatch_free(dispatch_t *d)
     fleet_free(d->fleet);
     incident_table_free(d->incidents);
     free(d->metrics);
+    free(d->hospitals);
     free(d);
+}
+
+int dispatch_set_hospitals(dispatch_t *d, const hospital_t *h, size_t n)
+{
+    hospital_t *copy = n ? malloc(n * sizeof *copy) : NULL;
+    if (n && !copy)
+        return GL_ENOMEM;
+    if (n)
+        memcpy(copy, h, n * sizeof *copy);
+    free(d->hospitals);
+    d->hospitals = copy;
+    d->nhospitals = n;
+    return 0;
+}
+
+const hospital_t *dispatch_hospitals(const dispatch_t *d, size_t *n)
+{
+    *n = d->nhospitals;
+    return d->hospitals;
 }
 
 void dispatch_set_roads(dispatch_t *d, roads_t *roads)
@@ -755,6 +777,56 @@ int dispatch_add_event(dispatch_t *d, incident_t *inc, const char *kind, int64_t
     return 0;
 }
 
+int dispatch_choose_destination(dispatch_t *d, incident_t *inc, const char *source,
+                                int64_t now_ms, char *err, size_t errlen)
+{
+    if (d->nhospitals == 0) {
+        snprintf(err, errlen, "no hospital is known (hospitals table)");
+        return GL_ENOENT;
+    }
+    double *t = malloc(d->nhospitals * sizeof *t);
+    int *by_road = calloc(d->nhospitals, sizeof *by_road);
+    if (!t || !by_road) {
+        free(t);
+        free(by_road);
+        return GL_ENOMEM;
+    }
+    for (size_t i = 0; i < d->nhospitals; i++) {
+        const hospital_t *h = &d->hospitals[i];
+        t[i] = d->params.match.roads ? roads_travel_s(d->params.match.roads, inc->lat, inc->lon,
+                                                       h->lat, h->lon)
+                                     : -1;
+        by_road[i] = t[i] >= 0;
+        double dist;
+        if (t[i] < 0 && geo_eta_seconds(&d->params.match.eta, inc->lat, inc->lon, h->lat, h->lon,
+                                        &t[i], &dist) != 0)
+            t[i] = -1;
+    }
+    destination_choice_t c = destination_choose(inc, d->hospitals, d->nhospitals, t, now_ms);
+    int road = c.hospital >= 0 && by_road[c.hospital];
+    free(t);
+    free(by_road);
+    if (c.hospital < 0) {
+        snprintf(err, errlen, "%s", c.reason);
+        return GL_ENOENT;
+    }
+    const hospital_t *h = &d->hospitals[c.hospital];
+    json_t *ops = json_array();
+    ops_add(ops, event_op(inc, (int)inc->nevents + 1, now_ms, "destination", source, inc->vehicle,
+                          json_pack("{s:s,s:s,s:s,s:f,s:s}", "hospital", h->id, "name", h->name,
+                                    "reason", c.reason, "eta_s", c.travel_s, "eta_method",
+                                    road ? "road" : "straight_line")));
+    size_t before = inc->nevents;
+    int rc = commit(d, ops);
+    if (rc) {
+        snprintf(err, errlen, "cannot record the destination: %s", gl_strerror(rc));
+        return rc;
+    }
+    LOG_INFO("dispatch", "inc=%s destination %s (%s)", inc->id, h->id, c.reason);
+    notify_incident(d, inc, before);
+    return 0;
+}
+
 /* Raises the golden-time alerts that are due for `inc`, each once (as a timeline event). */
 static void golden_alerts(dispatch_t *d, incident_t *inc, int64_t now_ms)
 {
@@ -990,6 +1062,13 @@ int dispatch_uplink_status(dispatch_t *d, vehicle_t *v, uint64_t seq, vehicle_st
         return rc; /* not processed: the unit sends it again */
     mark_processed(v, seq);
     LOG_INFO("dispatch", "veh=%s status %s", v->id, vehicle_status_name(st));
+    int64_t at;
+    if (touches_incident && st == VEHICLE_STATUS_ON_SCENE && d->nhospitals &&
+        !golden_find_event(inc, "destination", &at)) {
+        char err[200]; /* the crew reached the patient: where they go next */
+        if (dispatch_choose_destination(d, inc, "dispatcher", now_ms, err, sizeof err) != 0)
+            LOG_WARN("dispatch", "inc=%s no destination: %s", inc->id, err);
+    }
     if (inc && inc->nevents > before)
         notify_incident(d, inc, before);
     notify_vehicle(d, v);

@@ -13,6 +13,7 @@
 #ifndef GL_DISPATCH_H
 #define GL_DISPATCH_H
 
+#include "destination.h"
 #include "fleet.h"
 #include "golden.h"
 #include "incident.h"
@@ -116,6 +117,20 @@ void dispatch_free(dispatch_t *d);
 
 /* Sets the journal (borrowed) that live changes are appended to; NULL until it is open. */
 void dispatch_set_journal(dispatch_t *d, journal_t *j);
+
+/* Sets the hospitals patients may be taken to (copied). Returns 0 or GL_ENOMEM. */
+int dispatch_set_hospitals(dispatch_t *d, const hospital_t *h, size_t n);
+const hospital_t *dispatch_hospitals(const dispatch_t *d, size_t *n);
+
+/*
+ * Chooses the destination of `inc` now (destination.h; travel times by road when the scene and
+ * the hospital are on the network, else straight line) and records it as a "destination" event
+ * ({"hospital","name","reason","eta_s","eta_method"}). Done automatically when the unit reaches
+ * the scene; an operator may ask again (the case changed). Returns 0, GL_ENOENT (no hospital at
+ * all; message in err) or GL_EIO.
+ */
+int dispatch_choose_destination(dispatch_t *d, incident_t *inc, const char *source,
+                                int64_t now_ms, char *err, size_t errlen);
 
 /* Gives the core the road graph (ownership passes; NULL: straight-line ETAs). */
 void dispatch_set_roads(dispatch_t *d, roads_t *roads);

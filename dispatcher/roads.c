@@ -151,6 +151,17 @@ void roads_unit_update(roads_t *r, uint32_t slot, int available, double lat, dou
     p->at_ms = now_ms;
 }
 
+double roads_travel_s(roads_t *r, double lat1, double lon1, double lat2, double lon2)
+{
+    snap_hit_t a, b;
+    int64_t cost;
+    if (snap_point(r->snap, lat1, lon1, ROADS_SNAP_M, &a) != 0 ||
+        snap_point(r->snap, lat2, lon2, ROADS_SNAP_M, &b) != 0 ||
+        ch_one_to_one(r->ch, &a.pos, &b.pos, (int64_t)(ROADS_MAX_ETA_S * 1e6), &cost) != 0)
+        return -1;
+    return (double)cost / 1e6;
+}
+
 int roads_unit_placed(const roads_t *r, uint32_t slot)
 {
     return slot < r->nunits && r->units[slot].placed;

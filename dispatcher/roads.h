@@ -46,6 +46,10 @@ size_t roads_arcs(const roads_t *r);
 void roads_unit_update(roads_t *r, uint32_t slot, int available, double lat, double lon,
                        int64_t now_ms);
 
+/* Road travel time in seconds from one point to another, or -1 when either is off the network
+ * or the trip is longer than ROADS_MAX_ETA_S. */
+double roads_travel_s(roads_t *r, double lat1, double lon1, double lat2, double lon2);
+
 /* 1 if unit `slot` is placed on the network. */
 int roads_unit_placed(const roads_t *r, uint32_t slot);
 

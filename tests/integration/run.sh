@@ -102,6 +102,10 @@ wait "$dpid"
 # input, NMEA-1 is goldline-vehicle's.
 psql_q "INSERT INTO vehicles (id, call_sign, kind) VALUES ('NMEA-1', '回放', 'ALS')" >/dev/null
 psql_q "INSERT INTO vehicles (id, call_sign, kind, status) VALUES ('PROBE', '探针', 'ALS', 'out_of_service')" >/dev/null
+# The hospital the simulator drives to (hospitals.csv), a PCI and stroke centre.
+IFS=, read -r _ hlat hlon _ < <(sed -n 2p "$art/hospitals.csv")
+psql_q "INSERT INTO hospitals (id, name, geom, capabilities) VALUES ('H1', '贵溪市人民医院 (test)',
+        ST_SetSRID(ST_MakePoint($hlon, $hlat), 4326)::geography, '{pci,stroke_ivt,trauma}')" >/dev/null
 check "dispatcher starts with the seeded fleet" start_dispatcher
 check "GET /healthz needs no token and says the database is up" \
     bash -c "curl -fs http://127.0.0.1:$WSPORT/healthz | grep -q '\"database\":\"up\"'"
@@ -163,7 +167,9 @@ closed() { [ "$(inc_state "$1")" = "$2" ]; }
 check "the unit's statuses drive $inc1 to closed" wait_for 120 closed "$inc1" closed
 ctl timeline "$inc1" >"$art/timeline1.json"
 kinds=$(py "' '.join(e['kind'] + ('/' + e['detail']['status'] if e['kind'] == 'status' else '') for e in r['events'])" <"$art/timeline1.json")
-check "timeline: $kinds" [ "$kinds" = "call_received assigned status/en_route status/on_scene status/transporting status/at_hospital status/returning closed" ]
+check "timeline: $kinds" [ "$kinds" = "call_received assigned status/en_route status/on_scene destination status/transporting status/at_hospital status/returning closed" ]
+check "the destination (the PCI centre) was chosen when the unit reached the patient" \
+    bash -c "py \"[e['detail']['hospital'] + '/' + e['source'] for e in r['events'] if e['kind'] == 'destination']\" <'$art/timeline1.json' | grep -q \"H1/dispatcher\""
 nev=$(py "len(r['events'])" <"$art/timeline1.json")
 in_pg() { [ "$(psql_q "SELECT count(*) FROM incident_events WHERE incident_id = '$inc1'")" = "$nev" ]; }
 check "the same $nev events are in PostGIS" wait_for 10 in_pg

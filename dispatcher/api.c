@@ -426,6 +426,21 @@ json_t *api_handle(api_t *a, json_t *req, const char *actor, int *subscribe)
                        : ok(id, json_pack("{s:o,s:o}", "incident", api_incident_json(inc),
                                           "entry", api_event_json(&inc->events[inc->nevents - 1])));
         }
+    } else if (!strcmp(op, "hospital.status")) {
+        const char *hid = json_string_value(json_object_get(req, "hospital"));
+        json_t *cl = json_object_get(req, "cath_lab_ready"), *ct = json_object_get(req, "ct_ready"),
+               *dv = json_object_get(req, "on_diversion");
+        if (!hid || (cl && !json_is_boolean(cl)) || (ct && !json_is_boolean(ct)) ||
+            (dv && !json_is_boolean(dv)))
+            reply = api_error(id, GL_EINVAL, "\"hospital\" (string) and booleans "
+                                             "cath_lab_ready, ct_ready, on_diversion");
+        else {
+            int rc = dispatch_hospital_status(a->d, hid, cl ? json_is_true(cl) : -1,
+                                              ct ? json_is_true(ct) : -1,
+                                              dv ? json_is_true(dv) : -1, actor, now, err,
+                                              sizeof err);
+            reply = rc ? api_error(id, rc, err) : ok(id, json_pack("{s:s}", "hospital", hid));
+        }
     } else if (!strcmp(op, "coverage")) {
         reply = op_coverage(a, req, id);
     } else if (!strcmp(op, "vehicle.add")) {

@@ -400,6 +400,7 @@ static const struct {
     {"clocks", ALL},
     {"coverage", OPS},
     {"destination", DISP},
+    {"hospital.status", DISP},
     {"incident", ALL},
     {"incidents", ALL},
     {"timeline", ALL},

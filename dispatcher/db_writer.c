@@ -80,6 +80,11 @@ static const char SQL_AUDIT[] =
     "j->>'actor', j->>'action', nullif(j->>'target', ''), "
     "CASE WHEN jsonb_typeof(j->'detail') = 'object' THEN j->'detail' END" FROM_J;
 
+static const char SQL_HOSPITAL[] =
+    "UPDATE hospitals SET cath_lab_ready = (j->>'cath_lab_ready')::boolean, "
+    "ct_ready = (j->>'ct_ready')::boolean, on_diversion = (j->>'on_diversion')::boolean, "
+    "updated_at = now()" FROM_J " WHERE id = j->>'id'";
+
 static const char SQL_POSITIONS[] =
     "INSERT INTO vehicle_positions (vehicle_id, seq, fix_at, received_at, geom, speed_mps, "
     "heading_deg, hdop, late) SELECT v, s, to_timestamp(f / 1000.0), to_timestamp(r / 1000.0), "
@@ -341,6 +346,7 @@ int db_writer_add_record(db_writer_t *w, uint64_t lsn, const char *payload, size
                  : !strcmp(t, "event")    ? SQL_EVENT
                  : !strcmp(t, "vehicle")  ? SQL_VEHICLE
                  : !strcmp(t, "vehicle_def") ? SQL_VEHICLE_DEF
+                 : !strcmp(t, "hospital") ? SQL_HOSPITAL
                  : !strcmp(t, "user")     ? SQL_USER
                  : !strcmp(t, "audit")    ? SQL_AUDIT
                                           : NULL;

@@ -462,6 +462,26 @@ static int apply_vehicle_def(dispatch_t *d, json_t *o)
     return 0;
 }
 
+static hospital_t *find_hospital(dispatch_t *d, const char *id)
+{
+    for (size_t i = 0; id && i < d->nhospitals; i++)
+        if (!strcmp(d->hospitals[i].id, id))
+            return &d->hospitals[i];
+    return NULL;
+}
+
+/* A hospital's live status (the fixed data comes from the database at start). */
+static int apply_hospital(dispatch_t *d, json_t *o)
+{
+    hospital_t *h = find_hospital(d, get_str(o, "id"));
+    if (!h)
+        return 0; /* removed from the table since: nothing to update */
+    h->cath_lab_ready = json_is_true(json_object_get(o, "cath_lab_ready"));
+    h->ct_ready = json_is_true(json_object_get(o, "ct_ready"));
+    h->on_diversion = json_is_true(json_object_get(o, "on_diversion"));
+    return 0;
+}
+
 int dispatch_apply_record(dispatch_t *d, const char *payload, size_t len)
 {
     json_error_t jerr;
@@ -487,6 +507,8 @@ int dispatch_apply_record(dispatch_t *d, const char *payload, size_t len)
             rc = apply_vehicle(d, op);
         else if (!strcmp(t, "vehicle_def"))
             rc = apply_vehicle_def(d, op);
+        else if (!strcmp(t, "hospital"))
+            rc = apply_hospital(d, op);
         else
             rc = apply_ext(d, t, op);
         if (rc)
@@ -824,6 +846,66 @@ int dispatch_choose_destination(dispatch_t *d, incident_t *inc, const char *sour
     }
     LOG_INFO("dispatch", "inc=%s destination %s (%s)", inc->id, h->id, c.reason);
     notify_incident(d, inc, before);
+    return 0;
+}
+
+/* The hospital of the latest destination event of `inc` into buf ("" if none). */
+static void current_destination(const incident_t *inc, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (size_t i = inc->nevents; i-- > 0;) {
+        if (strcmp(inc->events[i].kind, "destination") || !inc->events[i].detail)
+            continue;
+        json_error_t jerr;
+        json_t *dd = json_loads(inc->events[i].detail, 0, &jerr);
+        gl_utf8_copy(buf, len, json_string_value(json_object_get(dd, "hospital")));
+        json_decref(dd);
+        return;
+    }
+}
+
+int dispatch_hospital_status(dispatch_t *d, const char *hospital_id, int cath_lab_ready,
+                             int ct_ready, int on_diversion, const char *source, int64_t now_ms,
+                             char *err, size_t errlen)
+{
+    hospital_t *h = find_hospital(d, hospital_id);
+    if (!h) {
+        snprintf(err, errlen, "no such hospital");
+        return GL_ENOENT;
+    }
+    hospital_t n = *h;
+    if (cath_lab_ready >= 0)
+        n.cath_lab_ready = cath_lab_ready;
+    if (ct_ready >= 0)
+        n.ct_ready = ct_ready;
+    if (on_diversion >= 0)
+        n.on_diversion = on_diversion;
+    json_t *ops = json_array();
+    ops_add(ops, json_pack("{s:s,s:s,s:b,s:b,s:b,s:s}", "t", "hospital", "id", n.id,
+                           "cath_lab_ready", n.cath_lab_ready, "ct_ready", n.ct_ready,
+                           "on_diversion", n.on_diversion, "source", source));
+    int rc = commit(d, ops);
+    if (rc) {
+        snprintf(err, errlen, "cannot record the status: %s", gl_strerror(rc));
+        return rc;
+    }
+    LOG_INFO("dispatch", "hospital %s: cath lab %s, CT %s, %s", n.id,
+             n.cath_lab_ready ? "ready" : "not ready", n.ct_ready ? "ready" : "not ready",
+             n.on_diversion ? "ON DIVERSION" : "open");
+    /* Patients on their way there: choose again if the choice would change. */
+    for (size_t i = 0; i < incident_table_count(d->incidents); i++) {
+        incident_t *inc = incident_table_at(d->incidents, i);
+        char dest[40];
+        if (!incident_is_open(inc->state) || inc->state == INCIDENT_STATE_AT_HOSPITAL)
+            continue;
+        current_destination(inc, dest, sizeof dest);
+        if (strcmp(dest, n.id) != 0)
+            continue;
+        char e2[200];
+        if (dispatch_choose_destination(d, inc, "dispatcher", now_ms, e2, sizeof e2) != 0)
+            LOG_WARN("dispatch", "inc=%s destination %s changed status; none other: %s", inc->id,
+                     n.id, e2);
+    }
     return 0;
 }
 

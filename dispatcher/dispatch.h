@@ -132,6 +132,16 @@ const hospital_t *dispatch_hospitals(const dispatch_t *d, size_t *n);
 int dispatch_choose_destination(dispatch_t *d, incident_t *inc, const char *source,
                                 int64_t now_ms, char *err, size_t errlen);
 
+/*
+ * Changes a hospital's live status (each of cath_lab_ready, ct_ready, on_diversion: 0, 1, or -1
+ * to leave it), journaled. An open incident bound for a hospital that goes on diversion (or
+ * loses the readiness its case needs) gets its destination chosen again. Returns 0, GL_ENOENT
+ * (no such hospital) or GL_EIO.
+ */
+int dispatch_hospital_status(dispatch_t *d, const char *hospital_id, int cath_lab_ready,
+                             int ct_ready, int on_diversion, const char *source, int64_t now_ms,
+                             char *err, size_t errlen);
+
 /* Gives the core the road graph (ownership passes; NULL: straight-line ETAs). */
 void dispatch_set_roads(dispatch_t *d, roads_t *roads);
 

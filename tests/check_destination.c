@@ -131,12 +131,28 @@ START_TEST(test_recorded_on_scene)
     const incident_event_t *e = &inc->events[inc->nevents - 1];
     ck_assert_str_eq(e->kind, "destination");
     ck_assert_ptr_nonnull(strstr(e->detail, "H-county"));
-    /* the county hospital goes on diversion: chosen again */
-    hs[0].on_diversion = 1;
-    ck_assert_int_eq(dispatch_set_hospitals(d, hs, 4), 0);
-    ck_assert_int_eq(dispatch_choose_destination(d, inc, "operator", T0 + 70000, err, sizeof err),
+    /* the county hospital goes on diversion while the patient is on the way: chosen again */
+    ck_assert_int_eq(dispatch_uplink_begin(d, "A1", 2, 0, &v), 0);
+    ck_assert_int_eq(dispatch_uplink_status(d, v, 2, VEHICLE_STATUS_TRANSPORTING, inc->id,
+                                            T0 + 65000, T0 + 65000),
                      0);
-    ck_assert_ptr_nonnull(strstr(inc->events[inc->nevents - 1].detail, "H-city"));
+    size_t before = inc->nevents;
+    ck_assert_int_eq(dispatch_hospital_status(d, "H-county", -1, -1, 1, "ed H-county", T0 + 70000,
+                                              err, sizeof err),
+                     0);
+    ck_assert_int_eq(inc->nevents, before + 1);
+    const incident_event_t *r = &inc->events[inc->nevents - 1];
+    ck_assert_str_eq(r->kind, "destination");
+    ck_assert_str_eq(r->source, "dispatcher");
+    ck_assert_ptr_nonnull(strstr(r->detail, "H-city"));
+    /* a status change of a hospital nobody is bound for changes no incident */
+    before = inc->nevents;
+    ck_assert_int_eq(dispatch_hospital_status(d, "H-mat", -1, -1, 1, "ed", T0 + 80000, err,
+                                              sizeof err),
+                     0);
+    ck_assert_int_eq(inc->nevents, before);
+    ck_assert_int_eq(dispatch_hospital_status(d, "H-none", 1, 1, 0, "ed", T0, err, sizeof err),
+                     GL_ENOENT);
     dispatch_free(d);
 }
 END_TEST

@@ -32,24 +32,8 @@ CENTER_LON=117.2401
 UNITS=12
 ALERT_METRIC=web_test_call_to_dispatch
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-nok() { failed=$((failed + 1)); echo "not ok - $1"; }
-check() { # check DESCRIPTION COMMAND...
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else nok "$d"; fi
-}
-wait_for() { # wait_for SECONDS COMMAND...: retries COMMAND every 0.5 s until it succeeds
-    local end=$((SECONDS + $1))
-    shift
-    until "$@" >/dev/null 2>&1; do
-        [ $SECONDS -lt $end ] || return 1
-        sleep 0.5
-    done
-}
-psql_q() { "$root/deploy/pg.sh" psql -qAtX -c "$1"; }
+. "$root/tests/integration/lib.sh"
+DISPATCHER_ARGS=(--auto-assign-s 15 --stale-s 30)
 
 if [ ! -x /usr/bin/chromium ]; then
     echo "# SKIP browser test: /usr/bin/chromium is absent (apt-get install chromium fonts-wqy-microhei)"
@@ -63,19 +47,9 @@ fi
 (cd "$web" && npm run --silent build) || { echo "console/web build failed"; exit 1; }
 [ -d "$here/node_modules/playwright-core" ] || (cd "$here" && npm ci --no-audit --no-fund >/dev/null) || { echo "npm ci failed in tests/browser"; exit 1; }
 
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-}
-trap cleanup EXIT
-
 rm -rf "$art"
 mkdir -p "$var"
-"$root/deploy/pg.sh" start >/dev/null
-"$root/deploy/pg.sh" drop-db >/dev/null
-"$root/deploy/pg.sh" start >/dev/null || { echo "cannot start PostGIS"; exit 1; }
-pgurl=$("$root/deploy/pg.sh" url)
+fresh_database
 
 # 12 units at known bearings and distances from the centre (every 4th one BLS); none within
 # 600 m, so a click on the centre lands on the empty map, not on a marker.
@@ -100,14 +74,6 @@ with open(f"{out}/hospitals.csv", "w", newline="") as f:
     csv.writer(f).writerows([["id", "lat", "lon", "name"], ["H1", f"{lat:.7f}", f"{lon:.7f}", "贵溪市人民医院 (test)"]])
 PY
 
-start_dispatcher() {
-    "$build/dispatcher/goldline-dispatcher" --var-dir "$var" --pg "$pgurl" --ws-port $WSPORT \
-        --uplink-url $UP --downlink-url $DOWN --auto-assign-s 15 --stale-s 30 --db-wait-s 30 \
-        >>"$art/dispatcher.log" 2>&1 &
-    dpid=$!
-    pids+=($dpid)
-    wait_for 60 curl -fs "http://127.0.0.1:$WSPORT/healthz"
-}
 
 # The first start applies the schema; then the fleet and the short metric are seeded and the
 # dispatcher started again (it reads both at start).

@@ -44,44 +44,17 @@ if [ ! -f "$nmea" ]; then
     exit 0
 fi
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-nok() { failed=$((failed + 1)); echo "not ok - $1"; }
-check() { # check DESCRIPTION COMMAND...
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else nok "$d"; fi
-}
-ctl() { "$build/console/goldlinectl" --url "ws://127.0.0.1:$WSPORT" --token-file "$var/api-token" --compact "$@"; }
-psql_q() { "$root/deploy/pg.sh" psql -qAtX -c "$1"; }
+. "$root/tests/integration/lib.sh"
+DISPATCHER_ARGS=(--stale-s 120 --allow-unsealed=false)
 now_ms() { date +%s%3N; }
 sleep_until() { # sleep_until EPOCH_MS
     local d=$(($1 - $(now_ms)))
     [ "$d" -le 0 ] || sleep "$(printf '%d.%03d' $((d / 1000)) $((d % 1000)))"
 }
-wait_for() { # wait_for SECONDS COMMAND...: retries COMMAND every 0.5 s until it succeeds.
-    local end=$((SECONDS + $1))
-    shift
-    until "$@" >/dev/null 2>&1; do
-        [ $SECONDS -lt $end ] || return 1
-        sleep 0.5
-    done
-}
-
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-}
-trap cleanup EXIT
 
 rm -rf "$art"
 mkdir -p "$var" "$art/keys" "$art/spools"
-"$root/deploy/pg.sh" start >/dev/null
-"$root/deploy/pg.sh" drop-db >/dev/null
-"$root/deploy/pg.sh" start >/dev/null || { echo "cannot start PostGIS"; exit 1; }
-pgurl=$("$root/deploy/pg.sh" url)
+fresh_database
 
 # ---- helpers ---------------------------------------------------------------------------------
 cat >"$art/feed_nmea.py" <<'PY'
@@ -174,14 +147,6 @@ print(json.dumps({"next_seq": nxt, "live": sorted([s, k] for s, (k, _) in live.i
                   "sealed": sealed, "torn": torn}))
 PY
 
-start_dispatcher() {
-    "$build/dispatcher/goldline-dispatcher" --var-dir "$var" --pg "$pgurl" --ws-port $WSPORT \
-        --uplink-url $UP --downlink-url $DOWN --db-wait-s 30 --stale-s 120 --allow-unsealed=false \
-        >>"$art/dispatcher.log" 2>&1 &
-    dpid=$!
-    pids+=($dpid)
-    wait_for 60 curl -fs "http://127.0.0.1:$WSPORT/healthz"
-}
 run_no=0
 start_unit() { # the unit, its NMEA fed on stdin; $upid is goldline-vehicle's pid
     run_no=$((run_no + 1))

@@ -21,44 +21,12 @@ WSPORT=18080
 CENTER_LAT=28.2948
 CENTER_LON=117.2401
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-nok() { failed=$((failed + 1)); echo "not ok - $1"; }
-check() { # check DESCRIPTION COMMAND...
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else nok "$d"; fi
-}
-# py EXPR: evaluates a Python expression over the JSON on stdin (bound to r).
-py() { python3 -c "import json, sys; r = json.load(sys.stdin); print($1)"; }
-ctl() { "$build/console/goldlinectl" --url "ws://127.0.0.1:$WSPORT" --token-file "$var/api-token" --compact "$@"; }
-psql_q() { "$root/deploy/pg.sh" psql -qAtX -c "$1"; }
-export build root var WSPORT GOLDLINE_PG_DB
-export -f py ctl psql_q   # for the checks that run in `bash -c`
-# wait_for SECONDS COMMAND...: retries COMMAND every 0.5 s until it succeeds.
-wait_for() {
-    local end=$((SECONDS + $1))
-    shift
-    until "$@" >/dev/null 2>&1; do
-        [ $SECONDS -lt $end ] || return 1
-        sleep 0.5
-    done
-}
-
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-}
-trap cleanup EXIT
+. "$root/tests/integration/lib.sh"
+DISPATCHER_ARGS=(--auto-assign-s 4 --stale-s 30)
 
 rm -rf "$art"
 mkdir -p "$var"
-"$root/deploy/pg.sh" start >/dev/null
-"$root/deploy/pg.sh" drop-db >/dev/null
-"$root/deploy/pg.sh" start >/dev/null || { echo "cannot start PostGIS"; exit 1; }
-pgurl=$("$root/deploy/pg.sh" url)
+fresh_database
 
 # ---- the fleet: 20 units at known bearings and distances from the scene ---------------------
 python3 - "$art" "$CENTER_LAT" "$CENTER_LON" <<'PY'
@@ -83,14 +51,6 @@ with open(f"{out}/hospitals.csv", "w", newline="") as f:
     lat, lon = dest(1500, 180)
     csv.writer(f).writerows([["id", "lat", "lon", "name"], ["H1", f"{lat:.7f}", f"{lon:.7f}", "贵溪市人民医院 (test)"]])
 PY
-start_dispatcher() {
-    "$build/dispatcher/goldline-dispatcher" --var-dir "$var" --pg "$pgurl" --ws-port $WSPORT \
-        --uplink-url $UP --downlink-url $DOWN --auto-assign-s 4 --stale-s 30 --db-wait-s 30 \
-        >>"$art/dispatcher.log" 2>&1 &
-    dpid=$!
-    pids+=($dpid)
-    wait_for 60 curl -fs "http://127.0.0.1:$WSPORT/healthz"
-}
 
 # The first start applies the schema to the fresh database; then the fleet is seeded (the
 # dispatcher reads vehicles at start) and the dispatcher started again.

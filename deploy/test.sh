@@ -44,6 +44,9 @@ echo "== routing against pgRouting (Nanjing: 1,000 pairs, isochrones)"
 echo "== users, roles and sessions over the real websocket"
 "$root/tests/integration/auth.sh" "$build"
 
+echo "== live vitals and ECG to the destination's emergency department"
+"$root/tests/integration/vitals.sh" "$build"
+
 echo "== a unit's link cut for 60 s: spool, sealing, nothing lost"
 "$root/tests/integration/linkcut.sh" "$build"
 

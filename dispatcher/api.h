@@ -38,6 +38,13 @@ json_t *api_clocks_json(const api_t *a, const incident_t *inc, int64_t now_ms);
  */
 json_t *api_handle(api_t *a, json_t *req, const char *actor, int *subscribe);
 
+/*
+ * The `inbound` reply (api_inbound.c): the open incidents bound for `hospital`, with the unit's
+ * travel time to it from its newest fix computed now, and what the receiving team needs to know
+ * before the door (patient, scales, pre-alerts, activations).
+ */
+json_t *api_inbound(api_t *a, const char *hospital, json_t *id, int64_t now_ms);
+
 /* An error reply {"id":id,"ok":false,"error":{"code":..,"message":..}}. */
 json_t *api_error(json_t *id, int code, const char *message);
 

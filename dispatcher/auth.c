@@ -350,6 +350,12 @@ int auth_session_check(auth_t *a, const char *token, int64_t now_ms, auth_identi
     return 0;
 }
 
+int auth_session_alive(auth_t *a, const char *token, int64_t now_ms)
+{
+    struct session *s = find_session(a, token);
+    return s && !session_dead(a, s, now_ms);
+}
+
 int auth_session_end(auth_t *a, const char *token)
 {
     struct session *s = find_session(a, token);
@@ -408,6 +414,10 @@ static const struct {
     {"subscribe", ALL},
     {"logout", ALL},
     {"stats", R(SUPERVISOR) | R(ADMIN)},
+    {"inbound", R(DISPATCHER) | R(SUPERVISOR) | R(ED) | R(ADMIN)},
+    {"vitals.subscribe", R(SUPERVISOR) | R(ED) | R(ADMIN)},
+    {"vitals.unsubscribe", R(SUPERVISOR) | R(ED) | R(ADMIN)},
+    {"vitals.stats", R(SUPERVISOR) | R(ED) | R(ADMIN)},
     {"vehicle.add", R(ADMIN)},
     {"user.add", R(ADMIN)},
 };

@@ -128,6 +128,10 @@ void auth_addr_failed(auth_t *a, const char *addr, int64_t now_ms);
  */
 int auth_session_check(auth_t *a, const char *token, int64_t now_ms, auth_identity_t *who);
 
+/* 1 if session `token` is still valid at now_ms; unlike auth_session_check it does not count
+ * as activity (a screen that only watches does not keep a login alive). */
+int auth_session_alive(auth_t *a, const char *token, int64_t now_ms);
+
 /* Ends session `token` (logout). Returns 0 or GL_ENOENT. */
 int auth_session_end(auth_t *a, const char *token);
 

@@ -117,7 +117,8 @@ static int handle_ecg(bus_t *b, vehicle_t *v, const Goldline__Uplink *up, int64_
         return 0; /* not processed: the unit sends it again */
     goldline__ecg_frame__pack(f, bytes);
     ecg_meta_t meta = {f->first_sample_ms, f->first_sample_index, f->has_first_sample_index,
-                       f->sample_rate_hz, (uint32_t)leads, f->samples_per_lead};
+                       f->sample_rate_hz, (uint32_t)leads, f->samples_per_lead,
+                       up->sent_at_ms, f};
     dispatch_uplink_ecg(b->d, v, up->seq, f->incident_id, &meta, bytes, len, now_ms);
     free(bytes);
     return 0;

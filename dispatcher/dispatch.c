@@ -799,6 +799,20 @@ int dispatch_add_event(dispatch_t *d, incident_t *inc, const char *kind, int64_t
     return 0;
 }
 
+int dispatch_travel_s(dispatch_t *d, double lat1, double lon1, double lat2, double lon2,
+                      double *out_s, int *by_road)
+{
+    *out_s = d->params.match.roads
+                 ? roads_travel_s(d->params.match.roads, lat1, lon1, lat2, lon2)
+                 : -1;
+    *by_road = *out_s >= 0;
+    double dist;
+    if (*out_s < 0 &&
+        geo_eta_seconds(&d->params.match.eta, lat1, lon1, lat2, lon2, out_s, &dist) != 0)
+        return GL_EINVAL;
+    return 0;
+}
+
 int dispatch_choose_destination(dispatch_t *d, incident_t *inc, const char *source,
                                 int64_t now_ms, char *err, size_t errlen)
 {
@@ -815,13 +829,7 @@ int dispatch_choose_destination(dispatch_t *d, incident_t *inc, const char *sour
     }
     for (size_t i = 0; i < d->nhospitals; i++) {
         const hospital_t *h = &d->hospitals[i];
-        t[i] = d->params.match.roads ? roads_travel_s(d->params.match.roads, inc->lat, inc->lon,
-                                                       h->lat, h->lon)
-                                     : -1;
-        by_road[i] = t[i] >= 0;
-        double dist;
-        if (t[i] < 0 && geo_eta_seconds(&d->params.match.eta, inc->lat, inc->lon, h->lat, h->lon,
-                                        &t[i], &dist) != 0)
+        if (dispatch_travel_s(d, inc->lat, inc->lon, h->lat, h->lon, &t[i], &by_road[i]) != 0)
             t[i] = -1;
     }
     destination_choice_t c = destination_choose(inc, d->hospitals, d->nhospitals, t, now_ms);

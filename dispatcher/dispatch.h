@@ -50,6 +50,9 @@ typedef struct ecg_meta {
     uint32_t sample_rate_hz;
     uint32_t leads;
     uint32_t samples_per_lead;
+    int64_t sent_at_ms;          /* the envelope's sent_at_ms (unit clock) */
+    const void *decoded;         /* the frame as bus.c unpacked it (a Goldline__EcgFrame,
+                                    checked), for the live relay; NULL when not at hand */
 } ecg_meta_t;
 
 /* What the core asks of the outside world. Every hook may be NULL. Pointers are borrowed. */
@@ -121,6 +124,14 @@ void dispatch_set_journal(dispatch_t *d, journal_t *j);
 /* Sets the hospitals patients may be taken to (copied). Returns 0 or GL_ENOMEM. */
 int dispatch_set_hospitals(dispatch_t *d, const hospital_t *h, size_t n);
 const hospital_t *dispatch_hospitals(const dispatch_t *d, size_t *n);
+
+/*
+ * Travel time from one point to another: by road when the graph is loaded and both points are
+ * on it (*by_road = 1), else the straight-line estimate (*by_road = 0). Returns 0, or GL_EINVAL
+ * for coordinates no estimate can be made for.
+ */
+int dispatch_travel_s(dispatch_t *d, double lat1, double lon1, double lat2, double lon2,
+                      double *out_s, int *by_road);
 
 /*
  * Chooses the destination of `inc` now (destination.h; travel times by road when the scene and

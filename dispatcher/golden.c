@@ -15,7 +15,7 @@ const char *const golden_event_kinds[] = {
     "stemi_confirmed",    "stroke_scale",          "lvo_suspected",      "left_scene",
     "door",               "handover",              "door_out",           "ct",
     "needle",             "puncture",              "wire",               "cath_lab_activated",
-    "stroke_team_activated", "diagnosis",          NULL,
+    "stroke_team_activated", "diagnosis",          "patient",            NULL,
 };
 
 int golden_event_kind_ok(const char *kind)

@@ -4,6 +4,9 @@
 #include "incident.h"
 
 #include "err.h"
+#include "text.h"
+
+#include <jansson.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +155,14 @@ incident_event_t *incident_add_event(incident_t *inc, int64_t at_ms, const char 
     snprintf(e->source, sizeof e->source, "%s", source);
     snprintf(e->vehicle, sizeof e->vehicle, "%s", vehicle ? vehicle : "");
     inc->nevents++;
+    if (!strcmp(kind, "destination") && detail) {
+        json_error_t jerr;
+        json_t *dd = json_loads(detail, 0, &jerr);
+        const char *h = json_string_value(json_object_get(dd, "hospital"));
+        if (h)
+            gl_utf8_copy(inc->destination, sizeof inc->destination, h);
+        json_decref(dd);
+    }
     return e;
 }
 

@@ -76,6 +76,8 @@ typedef struct incident {
     char vehicle[FLEET_ID_LEN];/* assigned unit, "" if none */
     int64_t updated_ms;
     int64_t auto_assign_at_ms; /* 0 = no automatic assignment pending */
+    char destination[40];      /* hospital of the latest "destination" event, "" if none: who
+                                  may see the patient's data (kept by incident_add_event) */
     incident_event_t *events;  /* the timeline, oldest first */
     size_t nevents, cap_events;
 } incident_t;
@@ -96,7 +98,8 @@ int incident_next_state(const incident_t *inc, incident_input_t in, vehicle_stat
 
 /*
  * Appends an event to the timeline (seq = nevents + 1); `detail` (JSON text, may be NULL) is
- * copied. Returns the stored event or NULL on out of memory.
+ * copied. A "destination" event with {"hospital": ID} also sets inc->destination. Returns the
+ * stored event or NULL on out of memory.
  */
 incident_event_t *incident_add_event(incident_t *inc, int64_t at_ms, const char *kind,
                                      const char *source, const char *vehicle, const char *detail);

@@ -127,14 +127,21 @@ static int hook_vitals(void *ctx, const vehicle_t *v, uint64_t seq, const char *
                        const vital_reading_t *r, size_t n, int64_t rx_ms)
 {
     struct app *a = ctx;
-    return a->db ? db_writer_add_vitals(a->db, v, seq, incident, r, n, rx_ms) : 0;
+    int rc = a->db ? db_writer_add_vitals(a->db, v, seq, incident, r, n, rx_ms) : 0;
+    if (rc == 0 && a->ws && incident[0]) /* live to the ED only what is also kept */
+        ws_vitals_numerics(a->ws, v, incident_table_find(dispatch_incidents(a->d), incident), r,
+                           n);
+    return rc;
 }
 
 static int hook_ecg(void *ctx, const vehicle_t *v, uint64_t seq, const char *incident,
                     const ecg_meta_t *m, const void *frame, size_t len, int64_t rx_ms)
 {
     struct app *a = ctx;
-    return a->db ? db_writer_add_ecg(a->db, v, seq, incident, m, frame, len, rx_ms) : 0;
+    int rc = a->db ? db_writer_add_ecg(a->db, v, seq, incident, m, frame, len, rx_ms) : 0;
+    if (rc == 0 && a->ws && incident[0])
+        ws_vitals_ecg(a->ws, v, incident_table_find(dispatch_incidents(a->d), incident), m);
+    return rc;
 }
 
 static void push(struct app *a, json_t *ev)
@@ -147,8 +154,10 @@ static void push(struct app *a, json_t *ev)
 static void hook_incident(void *ctx, const incident_t *inc)
 {
     struct app *a = ctx;
-    if (a->ws)
+    if (a->ws) {
         push(a, json_pack("{s:s,s:o}", "event", "incident", "incident", api_incident_json(inc)));
+        ws_vitals_incident(a->ws, inc);
+    }
 }
 
 static void hook_vehicle(void *ctx, const vehicle_t *v)
@@ -162,9 +171,12 @@ static void hook_vehicle(void *ctx, const vehicle_t *v)
 static void hook_timeline(void *ctx, const incident_t *inc, const incident_event_t *e)
 {
     struct app *a = ctx;
-    if (a->ws)
+    if (a->ws) {
         push(a, json_pack("{s:s,s:s,s:o}", "event", "timeline", "incident", inc->id, "entry",
                           api_event_json(e)));
+        if (!strcmp(e->kind, "destination"))
+            ws_vitals_incident(a->ws, inc); /* the stream follows the patient */
+    }
 }
 
 /* ---- start-up helpers --------------------------------------------------------------------- */
@@ -240,6 +252,7 @@ static void on_tick(uv_timer_t *t)
     struct app *a = t->data;
     int64_t now = gl_now_ms();
     dispatch_tick(a->d, now);
+    ws_vitals_check_sessions(a->ws, now);
     /* Positions go to the consoles at most once a second per unit, and are built only when
      * someone listens (10,000 vehicle objects a second for nobody was a tenth of the CPU). */
     if (!ws_has_subscribers(a->ws))

@@ -1,7 +1,7 @@
 /*
  * libwebsockets server: sessions, authentication, request/reply and pushed events (see ws.h).
  */
-#include "ws.h"
+#include "ws_internal.h"
 
 #include "access.h"
 #include "err.h"
@@ -13,63 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SESSION_QUEUE_MAX 4096       /* messages waiting for one client */
 #define RX_MAX (1024 * 1024)         /* largest request we reassemble */
 #define RX_MAX_UNAUTHENTICATED 4096  /* before hello: a token fits, a flood does not */
-#define TOKEN_MAX 128
 #define LOGINS_IN_FLIGHT_MAX 2       /* password checks at once: each takes 64 MiB for ~0.1 s */
-#define PASSWORD_MAX 1024
-
-struct login;
-
-struct out_msg {
-    struct out_msg *next;
-    size_t len;
-    unsigned char buf[]; /* LWS_PRE bytes of headroom, then the message */
-};
-
-/* Per connection; allocated and freed by lws (HTTP and websocket alike). */
-struct session {
-    struct session *next;            /* in ws->sessions, websocket sessions only */
-    struct lws *wsi;
-    unsigned id;
-    int authed, subscribed, close_after_write;
-    struct out_msg *qhead, *qtail;
-    size_t qlen;
-    char *rx;                        /* reassembly of a fragmented message (malloc'd) */
-    size_t rx_len;
-    char http_body[256];             /* /healthz reply */
-    size_t http_len;
-    auth_identity_t who;             /* who hello authenticated (operator token: admin) */
-    int by_session;                  /* via a session token: checked again on each request */
-    char session_token[AUTH_TOKEN_HEX_LEN + 1];
-    char addr[48];                   /* the peer's address: rate limits and audit lines */
-    struct login *login;             /* a password check on the thread pool, or NULL */
-};
-
-/* A password check running on libuv's thread pool; outlives its session if that closes. */
-struct login {
-    uv_work_t req;
-    ws_t *w;
-    struct session *s;               /* NULL once the session closed */
-    json_t *id;                      /* the hello's id */
-    char user[72];
-    char password[PASSWORD_MAX + 1]; /* wiped once checked */
-    char hash[AUTH_HASH_LEN];
-    int verified;
-};
-
-struct ws {
-    struct lws_context *ctx;
-    uv_loop_t *loop;
-    int logins_in_flight;
-    gl_log_burst_t limit_burst;      /* "too many failed logins" lines */
-    api_t *api;
-    char token[TOKEN_MAX];
-    struct session *sessions;
-    int nsessions;
-    unsigned next_id;
-};
 
 static void on_lws_log(int level, const char *line)
 {
@@ -82,34 +28,29 @@ static void on_lws_log(int level, const char *line)
         LOG_WARN("lws", "%.*s", (int)n, line);
 }
 
-static int enqueue(struct session *s, const char *text, size_t len)
+int ws_send_text(struct session *s, outq_buf_t *b)
 {
-    if (s->qlen >= SESSION_QUEUE_MAX)
-        return GL_ENOSPC;
-    struct out_msg *m = malloc(sizeof *m + LWS_PRE + len);
-    if (!m)
-        return GL_ENOMEM;
-    m->next = NULL;
-    m->len = len;
-    memcpy(m->buf + LWS_PRE, text, len);
-    if (s->qtail)
-        s->qtail->next = m;
-    else
-        s->qhead = m;
-    s->qtail = m;
-    s->qlen++;
+    int rc = outq_push_text(&s->q, b);
+    if (rc == 0) {
+        lws_callback_on_writable(s->wsi);
+        return 0;
+    }
+    if (!s->close_after_write)
+        LOG_WARN("ws", "session %u does not keep up (%zu messages waiting): closing it", s->id,
+                 s->q.texts);
+    s->close_after_write = 1;
     lws_callback_on_writable(s->wsi);
-    return 0;
+    return rc;
 }
 
-static void send_json(struct session *s, json_t *o)
+void ws_send_json(struct session *s, json_t *o)
 {
     char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
-    if (text && enqueue(s, text, strlen(text)) != 0) {
-        LOG_WARN("ws", "session %u: outgoing queue full: closing it", s->id);
-        s->close_after_write = 1;
-    }
+    outq_buf_t *b = text ? outq_buf_new(text, strlen(text)) : NULL;
     free(text);
+    if (b)
+        ws_send_text(s, b);
+    outq_buf_unref(b);
 }
 
 static void free_session(ws_t *w, struct session *s)
@@ -121,12 +62,8 @@ static void free_session(ws_t *w, struct session *s)
             break;
         }
     }
-    while (s->qhead) {
-        struct out_msg *m = s->qhead;
-        s->qhead = m->next;
-        free(m);
-    }
-    s->qtail = NULL;
+    outq_clear(&s->q);
+    ws_vitals_session_end(s);
     free(s->rx);
     s->rx = NULL;
 }
@@ -147,14 +84,14 @@ static const char *word(const char *t)
     return t;
 }
 
-static const char *actor_of(const struct session *s)
+const char *ws_actor_of(const struct session *s)
 {
     return s->who.user[0] ? s->who.user : "operator";
 }
 
 /* One audit_log row through the journal (access.h); `code` is the error's name or NULL. */
-static void audit(ws_t *w, struct session *s, const char *actor, const char *action,
-                  const char *target, const char *code)
+void ws_audit(ws_t *w, struct session *s, const char *actor, const char *action,
+              const char *target, const char *code)
 {
     if (!w->api->d)
         return;
@@ -169,7 +106,7 @@ static void audit(ws_t *w, struct session *s, const char *actor, const char *act
 static void refuse(struct session *s, json_t *id, int code, const char *message)
 {
     json_t *r = api_error(id, code, message);
-    send_json(s, r);
+    ws_send_json(s, r);
     json_decref(r);
     s->close_after_write = 1;
 }
@@ -177,7 +114,7 @@ static void refuse(struct session *s, json_t *id, int code, const char *message)
 static void welcome(ws_t *w, struct session *s, json_t *id, const char *method)
 {
     s->authed = 1;
-    LOG_INFO("audit", "session %u authenticated as %s (%s, %s) by %s", s->id, actor_of(s),
+    LOG_INFO("audit", "session %u authenticated as %s (%s, %s) by %s", s->id, ws_actor_of(s),
              auth_role_name(s->who.role), s->addr, method);
     json_t *res = json_pack("{s:s,s:s,s:s,s:s}", "server", "goldline-dispatcher", "version",
                             "0.1.0", "role", auth_role_name(s->who.role), "tz", w->api->tz);
@@ -193,9 +130,9 @@ static void welcome(ws_t *w, struct session *s, json_t *id, const char *method)
     if (s->by_session && !strcmp(method, "password"))
         json_object_set_new(res, "session", json_string(s->session_token));
     json_t *r = json_pack("{s:O,s:b,s:o}", "id", id ? id : json_null(), "ok", 1, "result", res);
-    send_json(s, r);
+    ws_send_json(s, r);
     json_decref(r);
-    audit(w, s, actor_of(s), "login", NULL, NULL);
+    ws_audit(w, s, ws_actor_of(s), "login", NULL, NULL);
 }
 
 static void on_login_work(uv_work_t *req)
@@ -224,7 +161,7 @@ static void on_login_done(uv_work_t *req, int status)
             refuse(s, l->id, GL_EACCES, "bad user name or password");
             LOG_WARN("audit", "session %u refused: bad password for %s from %s", s->id, name,
                      s->addr);
-            audit(w, s, name, "login", NULL, gl_err_name(rc));
+            ws_audit(w, s, name, "login", NULL, gl_err_name(rc));
         }
     } else if (s) {
         s->login = NULL;
@@ -337,7 +274,7 @@ static void handle_hello(ws_t *w, struct session *s, json_t *req)
                                                            : "hello needs a token, a session or "
                                                              "a username and password");
     LOG_WARN("audit", "session %u refused from %s: bad token or session", s->id, s->addr);
-    audit(w, s, "(unknown)", "login", NULL, "EACCES");
+    ws_audit(w, s, "(unknown)", "login", NULL, "EACCES");
 }
 
 /* The destination hospital in an incident object ("destination", once the routing issue sets
@@ -393,22 +330,22 @@ static void handle_request(ws_t *w, struct session *s, json_t *req)
     if (s->by_session &&
         (!w->api->auth || auth_session_check(w->api->auth, s->session_token, now, &s->who))) {
         refuse(s, id, GL_EACCES, "session expired: log in again");
-        LOG_INFO("audit", "session %u: %s's session expired", s->id, actor_of(s));
-        audit(w, s, actor_of(s), "session_expired", NULL, "EACCES");
+        LOG_INFO("audit", "session %u: %s's session expired", s->id, ws_actor_of(s));
+        ws_audit(w, s, ws_actor_of(s), "session_expired", NULL, "EACCES");
         return;
     }
     if (op && !auth_permits(s->who.role, op)) {
         json_t *r = api_error(id, GL_EACCES, "not permitted for your role");
-        send_json(s, r);
+        ws_send_json(s, r);
         json_decref(r);
-        LOG_WARN("audit", "session %u: %s (%s) denied %s", s->id, actor_of(s),
+        LOG_WARN("audit", "session %u: %s (%s) denied %s", s->id, ws_actor_of(s),
                  auth_role_name(s->who.role), word(op) ? word(op) : "?");
-        audit(w, s, actor_of(s), word(op) ? word(op) : "?", target, "EACCES");
+        ws_audit(w, s, ws_actor_of(s), word(op) ? word(op) : "?", target, "EACCES");
         return;
     }
     char actor[64];
-    snprintf(actor, sizeof actor, "%s session %u", actor_of(s), s->id);
-    int subscribe = 0, ed = s->who.role == AUTH_ROLE_ED;
+    snprintf(actor, sizeof actor, "%s session %u", ws_actor_of(s), s->id);
+    int subscribe = 0, start_streams = 0, ed = s->who.role == AUTH_ROLE_ED;
     json_t *r;
     if (ed && inc_id && !ed_sees_id(w, s, inc_id)) {
         r = api_error(id, GL_ENOENT, "no such incident"); /* not even whether it exists */
@@ -416,6 +353,12 @@ static void handle_request(ws_t *w, struct session *s, json_t *req)
         r = w->api->auth ? access_user_add(w->api->d, w->api->auth, req, id)
                          : api_error(id, GL_EINVAL, "no user table");
         target = word(json_string_value(json_object_get(req, "username")));
+    } else if (op && !strncmp(op, "vitals.", 7)) {
+        r = ws_vitals_request(w, s, op, req, id);
+        start_streams = !strcmp(op, "vitals.subscribe");
+    } else if (op && !strcmp(op, "inbound")) {
+        const char *h = ed ? s->who.hospital : json_string_value(json_object_get(req, "hospital"));
+        r = api_inbound(w->api, h, id, now);
     } else if (op && !strcmp(op, "logout")) {
         if (s->by_session && w->api->auth)
             auth_session_end(w->api->auth, s->session_token);
@@ -438,13 +381,15 @@ static void handle_request(ws_t *w, struct session *s, json_t *req)
             target = made;
         }
     }
-    send_json(s, r);
+    ws_send_json(s, r);
     json_decref(r);
     if (subscribe)
         s->subscribed = 1;
+    if (start_streams && ok)
+        ws_vitals_start_eligible(w, s);
     /* Polling for counters and unit positions is not an action on anyone's data. */
     if (op && strcmp(op, "stats") && strcmp(op, "fleet"))
-        audit(w, s, actor_of(s), word(op) ? word(op) : "?", target, ok ? NULL : code);
+        ws_audit(w, s, ws_actor_of(s), word(op) ? word(op) : "?", target, ok ? NULL : code);
 }
 
 static void handle_message(ws_t *w, struct session *s, const char *text, size_t len)
@@ -453,7 +398,7 @@ static void handle_message(ws_t *w, struct session *s, const char *text, size_t 
     json_t *req = json_loadb(text, len, 0, &jerr);
     if (!json_is_object(req)) {
         json_t *r = api_error(NULL, GL_EPROTO, "not a JSON object");
-        send_json(s, r);
+        ws_send_json(s, r);
         json_decref(r);
         json_decref(req);
         if (!s->authed)
@@ -488,6 +433,39 @@ static int http_healthz(ws_t *w, struct lws *wsi, struct session *s)
     return 0;
 }
 
+/* A gap marker as the client reads it (docs/api.md). */
+static outq_buf_t *gap_message(const outq_wave_id_t *g)
+{
+    char at[40];
+    json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:I}", "event", "ecg.gap", "incident",
+                          g->incident, "vehicle", g->vehicle, "first_sample_index",
+                          (json_int_t)g->first_index, "first_sample_ms", (json_int_t)g->first_ms,
+                          "first_sample_at", gl_time_format_utc(g->first_ms, at, sizeof at),
+                          "samples", (json_int_t)g->samples);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    outq_buf_t *b = text ? outq_buf_new(text, strlen(text)) : NULL;
+    free(text);
+    return b;
+}
+
+/* Writes the message at the head of the queue (one per writeable callback, as lws asks). */
+static int write_next(struct session *s)
+{
+    const outq_item_t *it = outq_peek(&s->q);
+    outq_buf_t *b = it->buf;
+    outq_buf_t *gap = NULL;
+    if (it->kind == OUTQ_GAP && !(b = gap = gap_message(&it->wave)))
+        return -1;
+    enum lws_write_protocol how = it->kind == OUTQ_WAVE ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
+    int n = lws_write(s->wsi, outq_buf_payload(b), b->len, how);
+    outq_buf_unref(gap);
+    if (n < (int)b->len)
+        return -1;
+    outq_pop(&s->q);
+    return 0;
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
@@ -518,6 +496,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
     case LWS_CALLBACK_ESTABLISHED:
         memset(s, 0, sizeof *s);
+        outq_init(&s->q, SESSION_TEXT_MAX, SESSION_WAVE_MAX);
         s->wsi = wsi;
         s->id = ++w->next_id;
         if (!lws_get_peer_simple(wsi, s->addr, sizeof s->addr))
@@ -561,22 +540,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         return 0;
     }
-    case LWS_CALLBACK_SERVER_WRITEABLE: {
-        struct out_msg *m = s->qhead;
-        if (!m)
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (!outq_peek(&s->q))
             return s->close_after_write ? -1 : 0;
-        int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-        if (n < (int)m->len)
+        if (write_next(s) != 0)
             return -1;
-        s->qhead = m->next;
-        if (!s->qhead)
-            s->qtail = NULL;
-        s->qlen--;
-        free(m);
-        if (s->qhead || s->close_after_write)
+        if (outq_peek(&s->q) || s->close_after_write)
             lws_callback_on_writable(wsi);
         return 0;
-    }
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
@@ -637,6 +608,10 @@ int ws_open(uv_loop_t *loop, const char *iface, int port, const char *token, api
         return GL_EINVAL;
     }
     snprintf(w->token, sizeof w->token, "%s", token);
+    if (!(w->relay = relay_new())) {
+        free(w);
+        return GL_ENOMEM;
+    }
     w->api = api;
     w->loop = loop;
     lws_set_log_level(LLL_ERR | LLL_WARN, on_lws_log);
@@ -652,6 +627,7 @@ int ws_open(uv_loop_t *loop, const char *iface, int port, const char *token, api
     if (!w->ctx) {
         LOG_ERR("ws", "cannot create the websocket context (is libwebsockets-evlib-uv "
                       "installed?)");
+        relay_free(w->relay);
         free(w);
         return GL_EIO;
     }
@@ -664,6 +640,7 @@ int ws_open(uv_loop_t *loop, const char *iface, int port, const char *token, api
         LOG_ERR("ws", "cannot listen on %s port %d", iface && iface[0] ? iface : "*", port);
         lws_context_destroy(w->ctx);
         w->ctx = NULL;
+        relay_free(w->relay);
         free(w);
         return GL_EIO;
     }
@@ -677,20 +654,21 @@ void ws_broadcast(ws_t *w, json_t *event)
 {
     if (!w)
         return;
-    char *text = NULL;
+    outq_buf_t *b = NULL;
     for (struct session *s = w->sessions; s; s = s->next) {
         if (!s->subscribed || s->close_after_write ||
             (s->who.role == AUTH_ROLE_ED && !ed_sees_event(w, s, event)))
             continue;
-        if (!text && !(text = json_dumps(event, JSON_COMPACT | JSON_REAL_PRECISION(12))))
-            return;
-        if (enqueue(s, text, strlen(text)) != 0) {
-            LOG_WARN("ws", "session %u does not keep up with events: closing it", s->id);
-            s->close_after_write = 1;
-            lws_callback_on_writable(s->wsi);
+        if (!b) {
+            char *text = json_dumps(event, JSON_COMPACT | JSON_REAL_PRECISION(12));
+            b = text ? outq_buf_new(text, strlen(text)) : NULL;
+            free(text);
+            if (!b)
+                return;
         }
+        ws_send_text(s, b);
     }
-    free(text);
+    outq_buf_unref(b);
 }
 
 int ws_has_subscribers(const ws_t *w)
@@ -718,5 +696,6 @@ void ws_free(ws_t *w)
         return;
     if (w->ctx)
         lws_context_destroy(w->ctx);
+    relay_free(w->relay);
     free(w);
 }

@@ -14,6 +14,7 @@
 #define GL_WS_H
 
 #include "api.h"
+#include "dispatch.h"
 
 #include <jansson.h>
 #include <uv.h>
@@ -43,6 +44,29 @@ int ws_session_count(const ws_t *w);
  * ws_free() to finish (libwebsockets 4.1 needs both, research/style.md section 7).
  */
 void ws_shutdown(ws_t *w);
+
+/* ---- live vitals and ECG to the receiving emergency department (ws_vitals.c) ------------- */
+
+typedef struct ws_relay_stats {
+    unsigned long long frames_in, numerics_in;
+    unsigned long long not_relayed;  /* no such incident, or the unit is not the one assigned */
+    unsigned long long malformed;
+    unsigned long long streams_started, streams_stopped;
+} ws_relay_stats_t;
+
+/* An accepted ECG frame (m->decoded set) of `inc` from `v`: into the incident's backlog and to
+ * every session that watches the patient. Frames from a unit that is not the one assigned to
+ * `inc` are not relayed. */
+void ws_vitals_ecg(ws_t *w, const vehicle_t *v, const incident_t *inc, const ecg_meta_t *m);
+/* Accepted numerics, likewise. */
+void ws_vitals_numerics(ws_t *w, const vehicle_t *v, const incident_t *inc,
+                        const vital_reading_t *r, size_t n);
+/* `inc` changed (destination, state): streams move to the sessions that may see it now; a
+ * closed or cancelled incident's stream ends. */
+void ws_vitals_incident(ws_t *w, const incident_t *inc);
+/* Once a second: sessions whose login expired stop receiving patient data (and are closed). */
+void ws_vitals_check_sessions(ws_t *w, int64_t now_ms);
+void ws_relay_get_stats(const ws_t *w, ws_relay_stats_t *out);
 void ws_free(ws_t *w);
 
 #endif

@@ -11,7 +11,8 @@
  * status value outside the enum), huge_seq (a seq above 2^63), ancient_fix (a fix stamped
  * -9e18 ms), far_status (available, stamped +9e18 ms), oos_now (out_of_service, stamped now),
  * vitals (HR 88, SpO2 97, NIBP systolic 135 for INCIDENT), ecg (one 12-lead 500 Hz frame of
- * 100 ms, a ramp per lead, for INCIDENT). VEHICLE and SEQ default to GL-01 and the wall clock in ms
+ * 100 ms, a ramp per lead, for INCIDENT; its first sample index is GL_INJECT_ECG_INDEX, default
+ * 1000, and each lead l starts at l*10 + index % 1000). VEHICLE and SEQ default to GL-01 and the wall clock in ms
  * (above anything the simulator sent).
  *
  * With GL_INJECT_KEY_FILE=PATH in the environment the envelope is sealed with that key file
@@ -106,9 +107,12 @@ int main(int argc, char **argv)
         static Goldline__EcgFrame ecg = GOLDLINE__ECG_FRAME__INIT;
         static uint32_t codes[12];
         static int32_t samples[12 * 50];
+        const char *idx = getenv("GL_INJECT_ECG_INDEX");
+        uint64_t first = idx ? strtoull(idx, NULL, 10) : 1000;
         for (int l = 0; l < 12; l++) {
             codes[l] = 131329 + (uint32_t)l;
-            samples[l * 50] = l * 10; /* first sample, then deltas of 1: a ramp */
+            /* first sample, then deltas of 1: a ramp per lead from l*10 + first % 1000 */
+            samples[l * 50] = l * 10 + (int32_t)(first % 1000);
             for (int k = 1; k < 50; k++)
                 samples[l * 50 + k] = 1;
         }
@@ -122,7 +126,7 @@ int main(int argc, char **argv)
         ecg.n_samples = 12 * 50;
         ecg.samples = samples;
         ecg.has_first_sample_index = 1;
-        ecg.first_sample_index = 1000;
+        ecg.first_sample_index = first;
         up.body_case = GOLDLINE__UPLINK__BODY_ECG;
         up.ecg = &ecg;
     } else if (!strcmp(kind, "bad_status")) {

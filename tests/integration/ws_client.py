@@ -1,4 +1,4 @@
-"""A minimal websocket client (RFC 6455, text frames only) for the integration tests: enough
+"""A minimal websocket client (RFC 6455; binary messages are kept in .binary) for the tests: enough
 to speak the dispatcher's JSON API (docs/api.md) without any package beyond Python's own."""
 import base64
 import json
@@ -26,6 +26,7 @@ class WS:
             raise EOFError("no upgrade: " + head.split(b"\r\n")[0].decode())
         self.next_id = 1
         self.events = []
+        self.binary = []  # binary messages (live ECG frames), in arrival order
 
     def send(self, obj):
         data, mask = json.dumps(obj).encode(), os.urandom(4)
@@ -45,7 +46,8 @@ class WS:
         return out
 
     def recv(self):
-        """The next text message as JSON; EOFError when the server closes."""
+        """The next text message as JSON (binary ones go to self.binary); EOFError when the
+        server closes."""
         while True:
             b0, b1 = self._read(2)
             n = b1 & 0x7F
@@ -58,6 +60,8 @@ class WS:
                 raise EOFError("close frame")
             if op == 1:
                 return json.loads(payload)
+            if op == 2:
+                self.binary.append(payload)
 
     def call(self, op, **args):
         """Sends {"id":N,"op":op,...} and returns the reply with that id; pushed events that
@@ -81,3 +85,19 @@ class WS:
 
     def close(self):
         self.s.close()
+
+
+def drain(ws, seconds):
+    """Reads every message that arrives within `seconds` of quiet: text ones into ws.events,
+    binary ones into ws.binary. Returns False if the server closed the connection."""
+    old = ws.s.gettimeout()
+    ws.s.settimeout(seconds)
+    try:
+        while True:
+            ws.events.append(ws.recv())
+    except socket.timeout:
+        return True
+    except (EOFError, OSError):
+        return False
+    finally:
+        ws.s.settimeout(old)

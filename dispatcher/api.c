@@ -421,7 +421,12 @@ json_t *api_handle(api_t *a, json_t *req, const char *actor, int *subscribe)
     } else if (!strcmp(op, "destination")) {
         incident_t *inc = incident_arg_or_reply(a, req, &reply);
         if (inc) {
-            int rc = dispatch_choose_destination(a->d, inc, "operator", now, err, sizeof err);
+            const char *hid = json_string_value(json_object_get(req, "hospital"));
+            const char *why = json_string_value(json_object_get(req, "reason"));
+            int rc = hid ? dispatch_override_destination(a->d, inc, hid, why, "operator", now, err,
+                                                         sizeof err)
+                         : dispatch_choose_destination(a->d, inc, "operator", now, err,
+                                                       sizeof err);
             reply = rc ? api_error(id, rc, err)
                        : ok(id, json_pack("{s:o,s:o}", "incident", api_incident_json(inc),
                                           "entry", api_event_json(&inc->events[inc->nevents - 1])));

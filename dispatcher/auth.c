@@ -406,7 +406,7 @@ static const struct {
     {"clocks", ALL},
     {"coverage", OPS},
     {"destination", DISP},
-    {"hospital.status", DISP},
+    {"hospital.status", DISP | R(ED)}, /* an ED user: its own hospital only (ws.c) */
     {"incident", ALL},
     {"incidents", ALL},
     {"timeline", ALL},

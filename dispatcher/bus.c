@@ -286,12 +286,23 @@ static void publish(bus_t *b, const vehicle_t *v, Goldline__Downlink *dl)
     free(buf);
 }
 
+static const hospital_t *find_hospital(bus_t *b, const char *id)
+{
+    size_t n;
+    const hospital_t *h = dispatch_hospitals(b->d, &n);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(h[i].id, id))
+            return &h[i];
+    return NULL;
+}
+
 void bus_send_downlink(bus_t *b, const vehicle_t *v, const downlink_msg_t *m,
                        const incident_t *inc)
 {
     Goldline__Downlink dl = GOLDLINE__DOWNLINK__INIT;
     Goldline__Assignment as = GOLDLINE__ASSIGNMENT__INIT;
     Goldline__Cancel cancel = GOLDLINE__CANCEL__INIT;
+    Goldline__Destination dest = GOLDLINE__DESTINATION__INIT;
     dl.vehicle_id = (char *)v->id;
     dl.seq = m->seq;
     dl.sent_at_ms = gl_now_ms();
@@ -310,6 +321,22 @@ void bus_send_downlink(bus_t *b, const vehicle_t *v, const downlink_msg_t *m,
         as.address = inc->address;
         dl.body_case = GOLDLINE__DOWNLINK__BODY_ASSIGNMENT;
         dl.assignment = &as;
+    } else if (m->kind == DOWNLINK_DESTINATION) {
+        const hospital_t *h = find_hospital(b, m->hospital);
+        if (!h) {
+            LOG_ERR("bus", "veh=%s destination %s is not a known hospital: not sent", v->id,
+                    m->hospital);
+            return;
+        }
+        dest.incident_id = (char *)m->incident;
+        dest.hospital_id = (char *)h->id;
+        dest.name = (char *)h->name;
+        dest.lat = h->lat;
+        dest.lon = h->lon;
+        dest.reason = (char *)m->reason;
+        dest.decided_at_ms = m->at_ms;
+        dl.body_case = GOLDLINE__DOWNLINK__BODY_DESTINATION;
+        dl.destination = &dest;
     } else {
         cancel.incident_id = (char *)m->incident;
         cancel.reason = (char *)m->reason;

@@ -213,6 +213,13 @@ static json_t *event_op(const incident_t *inc, int seq, int64_t at_ms, const cha
     return o;
 }
 
+static const char *downlink_kind_name(downlink_kind_t k)
+{
+    return k == DOWNLINK_ASSIGNMENT ? "assignment"
+           : k == DOWNLINK_CANCEL   ? "cancel"
+                                    : "destination";
+}
+
 static json_t *vehicle_op(const vehicle_t *v)
 {
     json_t *o = json_object();
@@ -226,12 +233,12 @@ static json_t *vehicle_op(const vehicle_t *v)
     json_t *pend = json_array();
     for (int i = 0; i < v->npending; i++) {
         const downlink_msg_t *m = &v->pending[i];
-        ops_add(pend, json_pack("{s:I,s:s,s:s,s:s,s:I}", "seq", (json_int_t)m->seq,
-                                              "kind",
-                                              m->kind == DOWNLINK_ASSIGNMENT ? "assignment"
-                                                                             : "cancel",
-                                              "incident", m->incident, "reason", m->reason, "at",
-                                              (json_int_t)m->at_ms));
+        json_t *pm = json_pack("{s:I,s:s,s:s,s:s,s:I}", "seq", (json_int_t)m->seq, "kind",
+                               downlink_kind_name(m->kind), "incident", m->incident, "reason",
+                               m->reason, "at", (json_int_t)m->at_ms);
+        if (m->kind == DOWNLINK_DESTINATION)
+            json_object_set_new(pm, "hospital", json_string(m->hospital));
+        ops_add(pend, pm);
     }
     json_object_set_new(o, "pending", pend);
     return o;
@@ -416,8 +423,11 @@ static int apply_vehicle(dispatch_t *d, json_t *o)
         const char *kind = get_str(m, "kind");
         memset(p, 0, sizeof *p);
         p->seq = (uint64_t)get_int(m, "seq");
-        p->kind = kind && !strcmp(kind, "cancel") ? DOWNLINK_CANCEL : DOWNLINK_ASSIGNMENT;
+        p->kind = kind && !strcmp(kind, "cancel")        ? DOWNLINK_CANCEL
+                  : kind && !strcmp(kind, "destination") ? DOWNLINK_DESTINATION
+                                                         : DOWNLINK_ASSIGNMENT;
         gl_utf8_copy(p->incident, sizeof p->incident, get_str(m, "incident"));
+        gl_utf8_copy(p->hospital, sizeof p->hospital, get_str(m, "hospital"));
         gl_utf8_copy(p->reason, sizeof p->reason, get_str(m, "reason"));
         p->at_ms = get_int(m, "at");
         if (p->seq > v->downlink_acked)
@@ -813,8 +823,9 @@ int dispatch_travel_s(dispatch_t *d, double lat1, double lon1, double lat2, doub
     return 0;
 }
 
-int dispatch_choose_destination(dispatch_t *d, incident_t *inc, const char *source,
-                                int64_t now_ms, char *err, size_t errlen)
+/* What destination.c would choose for `inc` now: 0 and *c, *road, or GL_ENOENT/GL_ENOMEM. */
+static int compute_destination(dispatch_t *d, const incident_t *inc, int64_t now_ms,
+                               destination_choice_t *c, int *road, char *err, size_t errlen)
 {
     if (d->nhospitals == 0) {
         snprintf(err, errlen, "no hospital is known (hospitals table)");
@@ -832,41 +843,124 @@ int dispatch_choose_destination(dispatch_t *d, incident_t *inc, const char *sour
         if (dispatch_travel_s(d, inc->lat, inc->lon, h->lat, h->lon, &t[i], &by_road[i]) != 0)
             t[i] = -1;
     }
-    destination_choice_t c = destination_choose(inc, d->hospitals, d->nhospitals, t, now_ms);
-    int road = c.hospital >= 0 && by_road[c.hospital];
+    *c = destination_choose(inc, d->hospitals, d->nhospitals, t, now_ms);
+    *road = c->hospital >= 0 && by_road[c->hospital];
     free(t);
     free(by_road);
-    if (c.hospital < 0) {
-        snprintf(err, errlen, "%s", c.reason);
+    if (c->hospital < 0) {
+        snprintf(err, errlen, "%s", c->reason);
         return GL_ENOENT;
     }
-    const hospital_t *h = &d->hospitals[c.hospital];
+    return 0;
+}
+
+/*
+ * Records `h` as the destination of `inc` (event detail `detail`, stolen) and, when a unit
+ * serves the incident, queues the Destination downlink for it in the same journal record, so
+ * the crew is told exactly what the console shows, and told again until it acknowledges.
+ */
+static int record_destination(dispatch_t *d, incident_t *inc, const hospital_t *h,
+                              const char *reason, json_t *detail, const char *source,
+                              int64_t now_ms, char *err, size_t errlen)
+{
+    vehicle_t *v = inc->vehicle[0] ? fleet_find(d->fleet, inc->vehicle) : NULL;
+    if (v && strcmp(v->incident, inc->id) != 0)
+        v = NULL; /* the unit has moved on (stood down, or already on another call) */
     json_t *ops = json_array();
     ops_add(ops, event_op(inc, (int)inc->nevents + 1, now_ms, "destination", source, inc->vehicle,
-                          json_pack("{s:s,s:s,s:s,s:f,s:s}", "hospital", h->id, "name", h->name,
-                                    "reason", c.reason, "eta_s", c.travel_s, "eta_method",
-                                    road ? "road" : "straight_line")));
+                          detail));
+    if (v) {
+        vehicle_t nv = *v;
+        queue_downlink(&nv, DOWNLINK_DESTINATION, inc->id, reason, now_ms);
+        gl_utf8_copy(nv.pending[nv.npending - 1].hospital,
+                     sizeof nv.pending[nv.npending - 1].hospital, h->id);
+        ops_add(ops, vehicle_op(&nv));
+    }
     size_t before = inc->nevents;
     int rc = commit(d, ops);
     if (rc) {
         snprintf(err, errlen, "cannot record the destination: %s", gl_strerror(rc));
         return rc;
     }
-    LOG_INFO("dispatch", "inc=%s destination %s (%s)", inc->id, h->id, c.reason);
+    LOG_INFO("dispatch", "inc=%s destination %s by %s (%s)", inc->id, h->id, source, reason);
     notify_incident(d, inc, before);
+    if (v) {
+        send_pending(d, v, now_ms);
+        notify_vehicle(d, v);
+    }
     return 0;
 }
 
-/* The hospital of the latest destination event of `inc` into buf ("" if none). */
-static void current_destination(const incident_t *inc, char *buf, size_t len)
+int dispatch_choose_destination(dispatch_t *d, incident_t *inc, const char *source,
+                                int64_t now_ms, char *err, size_t errlen)
+{
+    destination_choice_t c;
+    int road;
+    int rc = compute_destination(d, inc, now_ms, &c, &road, err, errlen);
+    if (rc)
+        return rc;
+    const hospital_t *h = &d->hospitals[c.hospital];
+    return record_destination(d, inc, h, c.reason,
+                              json_pack("{s:s,s:s,s:s,s:f,s:s}", "hospital", h->id, "name",
+                                        h->name, "reason", c.reason, "eta_s", c.travel_s,
+                                        "eta_method", road ? "road" : "straight_line"),
+                              source, now_ms, err, errlen);
+}
+
+int dispatch_override_destination(dispatch_t *d, incident_t *inc, const char *hospital_id,
+                                  const char *reason, const char *source, int64_t now_ms,
+                                  char *err, size_t errlen)
+{
+    if (!reason || !reason[0]) {
+        snprintf(err, errlen, "an override needs a reason");
+        return GL_EINVAL;
+    }
+    if (!incident_is_open(inc->state)) {
+        snprintf(err, errlen, "the incident is %s", incident_state_name(inc->state));
+        return GL_ESTATE;
+    }
+    const hospital_t *h = NULL;
+    for (size_t i = 0; i < d->nhospitals && !h; i++)
+        if (!strcmp(d->hospitals[i].id, hospital_id))
+            h = &d->hospitals[i];
+    if (!h) {
+        snprintf(err, errlen, "no such hospital");
+        return GL_ENOENT;
+    }
+    double eta;
+    int road = 0;
+    if (dispatch_travel_s(d, inc->lat, inc->lon, h->lat, h->lon, &eta, &road) != 0)
+        eta = -1;
+    char why[300];
+    snprintf(why, sizeof why, "operator override: %s", reason);
+    json_t *detail = json_pack("{s:s,s:s,s:s,s:b,s:s}", "hospital", h->id, "name", h->name,
+                               "reason", why, "override", 1, "eta_method",
+                               road ? "road" : "straight_line");
+    if (eta >= 0)
+        json_object_set_new(detail, "eta_s", json_real(eta));
+    /* What the rules would have chosen, for the record and the review afterwards. */
+    destination_choice_t c;
+    char e2[160];
+    if (compute_destination(d, inc, now_ms, &c, &road, e2, sizeof e2) == 0)
+        json_object_set_new(detail, "recommended", json_string(d->hospitals[c.hospital].id));
+    if (h->on_diversion)
+        json_object_set_new(detail, "on_diversion", json_true());
+    return record_destination(d, inc, h, why, detail, source, now_ms, err, errlen);
+}
+
+/* The hospital of the latest destination event of `inc` into buf ("" if none); *override is
+ * set when an operator chose it. */
+static void current_destination(const incident_t *inc, char *buf, size_t len, int *override)
 {
     buf[0] = '\0';
+    *override = 0;
     for (size_t i = inc->nevents; i-- > 0;) {
         if (strcmp(inc->events[i].kind, "destination") || !inc->events[i].detail)
             continue;
         json_error_t jerr;
         json_t *dd = json_loads(inc->events[i].detail, 0, &jerr);
         gl_utf8_copy(buf, len, json_string_value(json_object_get(dd, "hospital")));
+        *override = json_is_true(json_object_get(dd, "override"));
         json_decref(dd);
         return;
     }
@@ -900,19 +994,28 @@ int dispatch_hospital_status(dispatch_t *d, const char *hospital_id, int cath_la
     LOG_INFO("dispatch", "hospital %s: cath lab %s, CT %s, %s", n.id,
              n.cath_lab_ready ? "ready" : "not ready", n.ct_ready ? "ready" : "not ready",
              n.on_diversion ? "ON DIVERSION" : "open");
-    /* Patients on their way there: choose again if the choice would change. */
+    /* Patients on their way there: choose again if the choice changes. An operator's choice
+     * stands unless the hospital goes on diversion. */
     for (size_t i = 0; i < incident_table_count(d->incidents); i++) {
         incident_t *inc = incident_table_at(d->incidents, i);
-        char dest[40];
+        char dest[40], e2[200];
+        int override;
         if (!incident_is_open(inc->state) || inc->state == INCIDENT_STATE_AT_HOSPITAL)
             continue;
-        current_destination(inc, dest, sizeof dest);
-        if (strcmp(dest, n.id) != 0)
+        current_destination(inc, dest, sizeof dest, &override);
+        if (strcmp(dest, n.id) != 0 || (override && !n.on_diversion))
             continue;
-        char e2[200];
+        destination_choice_t c;
+        int road;
+        if (compute_destination(d, inc, now_ms, &c, &road, e2, sizeof e2) != 0) {
+            LOG_WARN("dispatch", "inc=%s destination %s changed status; none other: %s",
+                     inc->id, n.id, e2);
+            continue;
+        }
+        if (!strcmp(d->hospitals[c.hospital].id, n.id))
+            continue; /* still the right place */
         if (dispatch_choose_destination(d, inc, "dispatcher", now_ms, e2, sizeof e2) != 0)
-            LOG_WARN("dispatch", "inc=%s destination %s changed status; none other: %s", inc->id,
-                     n.id, e2);
+            LOG_WARN("dispatch", "inc=%s new destination not recorded: %s", inc->id, e2);
     }
     return 0;
 }

@@ -136,12 +136,25 @@ int dispatch_travel_s(dispatch_t *d, double lat1, double lon1, double lat2, doub
 /*
  * Chooses the destination of `inc` now (destination.h; travel times by road when the scene and
  * the hospital are on the network, else straight line) and records it as a "destination" event
- * ({"hospital","name","reason","eta_s","eta_method"}). Done automatically when the unit reaches
- * the scene; an operator may ask again (the case changed). Returns 0, GL_ENOENT (no hospital at
+ * ({"hospital","name","reason","eta_s","eta_method"}), and tells the serving unit (Destination
+ * downlink). Done automatically when the unit reaches the scene; an operator may ask again (the
+ * case changed). Returns 0, GL_ENOENT (no hospital at
  * all; message in err) or GL_EIO.
  */
 int dispatch_choose_destination(dispatch_t *d, incident_t *inc, const char *source,
                                 int64_t now_ms, char *err, size_t errlen);
+
+/*
+ * An operator sends the patient of `inc` to `hospital_id` rather than where the rules would
+ * (a phone call with the hospital, the family's wish, a road the graph does not know): recorded
+ * as a "destination" event with "override": true, the reason, and what the rules recommend; the
+ * crew is told like any destination. A hospital status change does not undo it, unless the
+ * hospital goes on diversion. Returns 0, GL_EINVAL (no reason), GL_ENOENT (no such hospital),
+ * GL_ESTATE (incident closed) or GL_EIO.
+ */
+int dispatch_override_destination(dispatch_t *d, incident_t *inc, const char *hospital_id,
+                                  const char *reason, const char *source, int64_t now_ms,
+                                  char *err, size_t errlen);
 
 /*
  * Changes a hospital's live status (each of cath_lab_ready, ct_ready, on_diversion: 0, 1, or -1

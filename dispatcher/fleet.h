@@ -56,13 +56,18 @@ int vehicle_status_transition_ok(vehicle_status_t from, vehicle_status_t to);
 #define VEHICLE_SEQ_JUMP 1000000ULL
 
 /* A downlink message the unit has not acknowledged yet; it is sent again until it does. The
- * assignment's details (scene, complaint) are read from the incident each time it is sent. */
-typedef enum downlink_kind { DOWNLINK_ASSIGNMENT = 1, DOWNLINK_CANCEL } downlink_kind_t;
+ * assignment's details (scene, complaint) and the hospital's are read each time it is sent. */
+typedef enum downlink_kind {
+    DOWNLINK_ASSIGNMENT = 1,
+    DOWNLINK_CANCEL,
+    DOWNLINK_DESTINATION,                /* the hospital's details are read when it is sent */
+} downlink_kind_t;
 typedef struct downlink_msg {
     uint64_t seq;
     downlink_kind_t kind;
     char incident[24];
-    char reason[64];                     /* Cancel only */
+    char reason[64];                     /* Cancel and Destination (cut; the event has it all) */
+    char hospital[40];                   /* Destination only */
     int64_t at_ms;                       /* when the dispatcher decided it */
 } downlink_msg_t;
 

@@ -347,8 +347,12 @@ static void handle_request(ws_t *w, struct session *s, json_t *req)
     snprintf(actor, sizeof actor, "%s session %u", ws_actor_of(s), s->id);
     int subscribe = 0, start_streams = 0, ed = s->who.role == AUTH_ROLE_ED;
     json_t *r;
+    const char *hosp = json_string_value(json_object_get(req, "hospital"));
     if (ed && inc_id && !ed_sees_id(w, s, inc_id)) {
         r = api_error(id, GL_ENOENT, "no such incident"); /* not even whether it exists */
+    } else if (ed && op && !strcmp(op, "hospital.status") &&
+               (!hosp || strcmp(hosp, s->who.hospital))) {
+        r = api_error(id, GL_EACCES, "an ED user sets its own hospital's status only");
     } else if (op && !strcmp(op, "user.add")) {
         r = w->api->auth ? access_user_add(w->api->d, w->api->auth, req, id)
                          : api_error(id, GL_EINVAL, "no user table");

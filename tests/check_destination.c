@@ -157,6 +157,108 @@ START_TEST(test_recorded_on_scene)
 }
 END_TEST
 
+/* What the core asked the bus to send (the test's downlink). */
+static downlink_msg_t sent[32];
+static int nsent;
+
+static void capture_downlink(void *ctx, const vehicle_t *v, const downlink_msg_t *m,
+                             const incident_t *inc)
+{
+    (void)ctx, (void)v, (void)inc;
+    ck_assert_int_lt(nsent, 32);
+    sent[nsent++] = *m;
+}
+
+static const downlink_msg_t *last_destination(void)
+{
+    for (int i = nsent; i-- > 0;)
+        if (sent[i].kind == DOWNLINK_DESTINATION)
+            return &sent[i];
+    return NULL;
+}
+
+/* The crew is told every destination (Destination downlink, pending until acknowledged); an
+ * operator's override needs a reason, records what the rules recommended, and stands against a
+ * readiness change but not against diversion. */
+START_TEST(test_override_and_downlink)
+{
+    nsent = 0;
+    dispatch_params_t p = {.match = {.eta = {1.3, 11.1}, .stale_ms = 30000},
+                           .downlink_resend_ms = 3000};
+    dispatch_hooks_t hooks = {.send_downlink = capture_downlink};
+    dispatch_t *d = dispatch_new(&p, &hooks, NULL, NULL);
+    hs[0].lat = 28.31, hs[0].lon = 117.20; /* county: PCI, about 1 km north */
+    hs[2].lat = 28.40, hs[2].lon = 117.20; /* city: PCI, 11 km */
+    hs[1].lat = 28.30, hs[1].lon = 117.21;
+    hs[3].lat = 28.29, hs[3].lon = 117.20;
+    ck_assert_int_eq(dispatch_set_hospitals(d, hs, 4), 0);
+    vehicle_t tv;
+    memset(&tv, 0, sizeof tv);
+    snprintf(tv.id, sizeof tv.id, "A1");
+    snprintf(tv.kind, sizeof tv.kind, "ALS");
+    tv.status = VEHICLE_STATUS_AVAILABLE;
+    ck_assert_int_eq(fleet_add(dispatch_fleet(d), &tv, NULL), 0);
+    call_input_t in = {.lat = 28.30, .lon = 117.20, .complaint = COMPLAINT_CHEST_PAIN,
+                       .priority = 2};
+    incident_t *inc;
+    char err[160];
+    ck_assert_int_eq(dispatch_call_new(d, &in, T0, &inc, err, sizeof err), 0);
+    ck_assert_int_eq(dispatch_assign(d, inc, "A1", "operator", 0, T0 + 1000, err, sizeof err), 0);
+    ck_assert_int_eq(dispatch_choose_destination(d, inc, "operator", T0 + 2000, err, sizeof err),
+                     0);
+    const downlink_msg_t *m = last_destination();
+    ck_assert_ptr_nonnull(m);
+    ck_assert_str_eq(m->hospital, "H-county");
+    ck_assert_str_eq(m->incident, inc->id);
+    ck_assert_str_eq(inc->destination, "H-county");
+    vehicle_t *v = fleet_find(dispatch_fleet(d), "A1");
+    ck_assert_int_eq(v->pending[v->npending - 1].kind, DOWNLINK_DESTINATION); /* until acked */
+
+    /* no reason, unknown hospital: refused, nothing recorded */
+    size_t before = inc->nevents;
+    ck_assert_int_eq(dispatch_override_destination(d, inc, "H-city", "", "operator", T0 + 3000,
+                                                   err, sizeof err),
+                     GL_EINVAL);
+    ck_assert_int_eq(dispatch_override_destination(d, inc, "H-none", "family", "operator",
+                                                   T0 + 3000, err, sizeof err),
+                     GL_ENOENT);
+    ck_assert_int_eq(inc->nevents, before);
+    ck_assert_int_eq(dispatch_override_destination(d, inc, "H-city", "cardiologist on the phone",
+                                                   "operator", T0 + 3000, err, sizeof err),
+                     0);
+    const incident_event_t *e = &inc->events[inc->nevents - 1];
+    ck_assert_str_eq(e->kind, "destination");
+    ck_assert_ptr_nonnull(strstr(e->detail, "\"override\":true"));
+    ck_assert_ptr_nonnull(strstr(e->detail, "operator override: cardiologist on the phone"));
+    ck_assert_ptr_nonnull(strstr(e->detail, "\"recommended\":\"H-county\""));
+    ck_assert_str_eq(inc->destination, "H-city");
+    ck_assert_str_eq(last_destination()->hospital, "H-city");
+
+    /* the city's cath lab is not ready: the operator's choice stands */
+    before = inc->nevents;
+    ck_assert_int_eq(dispatch_hospital_status(d, "H-city", 0, -1, -1, "ed", T0 + 4000, err,
+                                              sizeof err),
+                     0);
+    ck_assert_int_eq(inc->nevents, before);
+    /* the city goes on diversion: chosen again, the crew told */
+    int sent_before = nsent;
+    ck_assert_int_eq(dispatch_hospital_status(d, "H-city", -1, -1, 1, "ed", T0 + 5000, err,
+                                              sizeof err),
+                     0);
+    ck_assert_int_eq(inc->nevents, before + 1);
+    ck_assert_str_eq(inc->destination, "H-county");
+    ck_assert_int_gt(nsent, sent_before);
+    ck_assert_str_eq(last_destination()->hospital, "H-county");
+    /* a change that does not alter the choice records nothing */
+    before = inc->nevents;
+    ck_assert_int_eq(dispatch_hospital_status(d, "H-county", -1, 1, -1, "ed", T0 + 6000, err,
+                                              sizeof err),
+                     0);
+    ck_assert_int_eq(inc->nevents, before);
+    dispatch_free(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("destination");
@@ -166,6 +268,7 @@ int main(void)
     tcase_add_test(tc, test_diversion_and_nothing_capable);
     tcase_add_test(tc, test_stroke_lvo_window_and_extra_time);
     tcase_add_test(tc, test_recorded_on_scene);
+    tcase_add_test(tc, test_override_and_downlink);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -144,6 +144,39 @@ START_TEST(test_full_cycle_with_hospital)
 }
 END_TEST
 
+/* The dispatcher names the hospital: the unit goes there rather than to the nearest one, and a
+ * change while transporting (diversion) turns it at once; orders for another incident or after
+ * the handover are refused. */
+START_TEST(test_destination_from_the_dispatcher)
+{
+    sim_unit_t *u;
+    fleet_sim_t *sim = new_sim(36.0, 60, 60, &u); /* 10 m/s */
+    double slat, slon, near_lat, near_lon, named_lat, named_lon, div_lat, div_lon;
+    geo_destination(HOME_LAT, HOME_LON, 0, 2000, &slat, &slon);
+    geo_destination(slat, slon, 90, 1000, &near_lat, &near_lon);
+    geo_destination(slat, slon, 0, 8000, &named_lat, &named_lon);
+    geo_destination(slat, slon, 270, 3000, &div_lat, &div_lon);
+    sim_hospital_t near = {"H-NEAR", near_lat, near_lon, "Near"};
+    ck_assert_int_eq(fleet_sim_add_hospital(sim, &near), 0);
+    ck_assert_int_eq(fleet_sim_assign(sim, u, "INC-9", slat, slon), 0);
+    ck_assert_int_eq(fleet_sim_set_destination(sim, u, "INC-8", named_lat, named_lon), GL_ENOENT);
+    ck_assert_int_eq(fleet_sim_set_destination(sim, u, "INC-9", named_lat, named_lon), 0);
+    run_until(sim, 3, 2000); /* en route, on scene, transporting */
+    ck_assert_int_eq(rec.st[2], UNIT_STATUS_TRANSPORTING);
+    ck_assert(u->dest_lat == named_lat && u->dest_lon == named_lon);
+    fleet_sim_advance(sim, 100); /* 1 km towards the named hospital */
+    double before = geo_distance_m(u->lat, u->lon, div_lat, div_lon);
+    ck_assert_int_eq(fleet_sim_set_destination(sim, u, "INC-9", div_lat, div_lon), 0);
+    fleet_sim_advance(sim, 10);
+    ck_assert(geo_distance_m(u->lat, u->lon, div_lat, div_lon) < before - 50); /* turned */
+    run_until(sim, 4, 3000);
+    ck_assert_int_eq(rec.st[3], UNIT_STATUS_AT_HOSPITAL);
+    ck_assert(geo_distance_m(rec.lat[3], rec.lon[3], div_lat, div_lon) < 1.0);
+    ck_assert_int_eq(fleet_sim_set_destination(sim, u, "INC-9", near_lat, near_lon), GL_ENOENT);
+    fleet_sim_free(sim);
+}
+END_TEST
+
 START_TEST(test_one_long_step_runs_every_state_in_order)
 {
     sim_unit_t *u;
@@ -426,6 +459,7 @@ static Suite *fleet_sim_suite(void)
     tcase_add_checked_fixture(tr, setup, NULL);
     tcase_add_test(tr, test_full_cycle_with_hospital);
     tcase_add_test(tr, test_one_long_step_runs_every_state_in_order);
+    tcase_add_test(tr, test_destination_from_the_dispatcher);
     tcase_add_test(tr, test_cancel_returns_home);
     tcase_add_test(tr, test_assignments_while_busy);
     tcase_add_test(tr, test_fixes_jitter_when_parked_and_head_when_driving);

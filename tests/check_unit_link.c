@@ -642,6 +642,51 @@ START_TEST(test_malformed_downlink_is_refused)
 }
 END_TEST
 
+/* The receiving hospital: decoded for the crew (and the simulator), acknowledged like an order;
+ * one with impossible coordinates or no hospital is refused, unacknowledged. */
+START_TEST(test_destination_is_an_order)
+{
+    unit_session_t *s = new_session("A1", 1, 0);
+    unsigned char msg[512];
+    Goldline__Downlink dl = GOLDLINE__DOWNLINK__INIT;
+    Goldline__Destination d = GOLDLINE__DESTINATION__INIT;
+    dl.vehicle_id = "A1";
+    dl.seq = 7;
+    dl.sent_at_ms = T0;
+    dl.body_case = GOLDLINE__DOWNLINK__BODY_DESTINATION;
+    dl.destination = &d;
+    d.incident_id = "I-7";
+    d.hospital_id = "H-county";
+    d.name = "贵溪市人民医院";
+    d.lat = 28.2990;
+    d.lon = 117.2350;
+    d.reason = "STEMI: nearest PCI centre with the cath lab ready";
+    d.decided_at_ms = T0 - 1000;
+    size_t n = downlink(msg, sizeof msg, "A1", &dl);
+    ck_assert_int_eq(unit_session_on_downlink(s, msg, n), 0);
+    ck_assert_int_eq(norders, 1);
+    ck_assert_int_eq(orders[0].kind, UNIT_ORDER_DESTINATION);
+    ck_assert_str_eq(order_incident[0], "I-7");
+    ck_assert_str_eq(orders[0].hospital_id, "H-county");
+    ck_assert(orders[0].lat == 28.2990 && orders[0].lon == 117.2350);
+    ck_assert_int_eq(io_state.n, 1); /* acknowledged */
+    assert_ack(0, 7, 1);
+    ck_assert_str_eq(unit_order_kind_name(orders[0].kind), "destination");
+    /* refused: off the globe, or no hospital */
+    dl.seq = 8;
+    d.lat = 123;
+    n = downlink(msg, sizeof msg, "A1", &dl);
+    ck_assert_int_eq(unit_session_on_downlink(s, msg, n), GL_EPROTO);
+    d.lat = 28.2990;
+    d.hospital_id = "";
+    n = downlink(msg, sizeof msg, "A1", &dl);
+    ck_assert_int_eq(unit_session_on_downlink(s, msg, n), GL_EPROTO);
+    ck_assert_int_eq(norders, 1);
+    ck_assert_int_eq(io_state.n, 1);
+    unit_session_free(s);
+}
+END_TEST
+
 START_TEST(test_unknown_body_is_ignored_not_acked)
 {
     unit_session_t *s = new_session("A1", 1, 0);
@@ -653,9 +698,9 @@ START_TEST(test_unknown_body_is_ignored_not_acked)
     size_t n = downlink(msg, sizeof msg, "A1", &dl);
     /* Without any body it is a truncated message. */
     ck_assert_int_eq(unit_session_on_downlink(s, msg, n), GL_EPROTO);
-    /* With a body from a newer protocol (field 13, empty message) it is ignored. */
-    memcpy(msg + n, "\x6a\x00", 2);
-    ck_assert_int_eq(unit_session_on_downlink(s, msg, n + 2), 0);
+    /* With a body from a newer protocol (field 20, empty message) it is ignored. */
+    memcpy(msg + n, "\xa2\x01\x00", 3);
+    ck_assert_int_eq(unit_session_on_downlink(s, msg, n + 3), 0);
     unit_session_stats_t st;
     unit_session_get_stats(s, &st);
     ck_assert_uint_eq(st.ignored, 1);
@@ -833,6 +878,7 @@ static Suite *unit_link_suite(void)
     tcase_add_test(down, test_assignment_handled_once_and_reacked);
     tcase_add_test(down, test_late_repeat_below_highest_is_handled_once);
     tcase_add_test(down, test_unknown_body_is_ignored_not_acked);
+    tcase_add_test(down, test_destination_is_an_order);
     tcase_add_test(down, test_sealed_session);
     suite_add_tcase(s, down);
     TCase *errors = tcase_create("Errors");

@@ -252,6 +252,10 @@ static void on_order(unit_session_t *s, const unit_order_t *o, void *ctx)
         rc = fleet_sim_assign(app->sim, u, o->incident_id, o->lat, o->lon);
         if (rc == 0)
             snprintf(u->complaint, sizeof u->complaint, "%s", o->complaint);
+    } else if (o->kind == UNIT_ORDER_DESTINATION) {
+        LOG_INFO("fleet", "veh=%s inc=%s destination %s (seq=%" PRIu64 ")", u->spec.id,
+                 o->incident_id, o->hospital_id, o->seq);
+        rc = fleet_sim_set_destination(app->sim, u, o->incident_id, o->lat, o->lon);
     } else {
         LOG_INFO("fleet", "veh=%s inc=%s cancelled (seq=%" PRIu64 ")", u->spec.id,
                  o->incident_id, o->seq);
@@ -259,8 +263,7 @@ static void on_order(unit_session_t *s, const unit_order_t *o, void *ctx)
     }
     if (rc < 0)
         LOG_WARN("fleet", "veh=%s inc=%s %s ignored in state %s: %s", u->spec.id, o->incident_id,
-                 o->kind == UNIT_ORDER_ASSIGN ? "assignment" : "cancel", sim_state_name(u->state),
-                 gl_strerror(rc));
+                 unit_order_kind_name(o->kind), sim_state_name(u->state), gl_strerror(rc));
 }
 
 static void on_sim_tick(uv_timer_t *t)

@@ -194,6 +194,7 @@ static void set_state(fleet_sim_t *sim, sim_unit_t *u, sim_state_t to)
     case SIM_STATE_PARKED:
         u->incident[0] = '\0';
         u->complaint[0] = '\0';
+        u->has_hospital = 0;
         u->speed_mps = 0;
         break;
     case SIM_STATE_TO_SCENE:
@@ -204,7 +205,9 @@ static void set_state(fleet_sim_t *sim, sim_unit_t *u, sim_state_t to)
         break;
     case SIM_STATE_TO_HOSPITAL: {
         const sim_hospital_t *h = fleet_sim_nearest_hospital(sim, u->lat, u->lon);
-        if (h)
+        if (u->has_hospital)
+            start_leg(u, u->hospital_lat, u->hospital_lon);
+        else if (h)
             start_leg(u, h->lat, h->lon);
         else
             start_leg(u, u->spec.lat, u->spec.lon);
@@ -353,6 +356,30 @@ int fleet_sim_cancel(fleet_sim_t *sim, sim_unit_t *u, const char *incident_id)
         u->wait_s = 0;
         set_state(sim, u, SIM_STATE_RETURNING);
         return 0;
+    case SIM_STATE_PARKED:
+    case SIM_STATE_RETURNING:
+        break;
+    }
+    return GL_ENOENT;
+}
+
+int fleet_sim_set_destination(fleet_sim_t *sim, sim_unit_t *u, const char *incident_id,
+                              double lat, double lon)
+{
+    (void)sim;
+    if (!incident_id || strcmp(u->incident, incident_id) != 0)
+        return GL_ENOENT;
+    switch (u->state) {
+    case SIM_STATE_TO_SCENE:
+    case SIM_STATE_ON_SCENE:
+    case SIM_STATE_TO_HOSPITAL:
+        u->has_hospital = 1;
+        u->hospital_lat = lat;
+        u->hospital_lon = lon;
+        if (u->state == SIM_STATE_TO_HOSPITAL)
+            start_leg(u, lat, lon);
+        return 0;
+    case SIM_STATE_AT_HOSPITAL: /* already handed over: too late to change */
     case SIM_STATE_PARKED:
     case SIM_STATE_RETURNING:
         break;

@@ -82,6 +82,8 @@ typedef struct sim_unit {
     char complaint[16];                 /* of that incident ("chest_pain", ...), set by the owner;
                                          * cleared when the unit parks */
     double dest_lat, dest_lon;          /* end of the current leg */
+    int has_hospital;                   /* the dispatcher named the receiving hospital: */
+    double hospital_lat, hospital_lon;  /* transport goes there, not to the nearest one */
     double leg_s;                       /* simulated seconds driven on the current leg */
     double wait_s;                      /* time still to wait on scene / at hospital */
     double phase;                       /* of the speed profile, radians */
@@ -128,6 +130,14 @@ int fleet_sim_assign(fleet_sim_t *sim, sim_unit_t *u, const char *incident_id, d
 /* Stops `u` serving `incident_id`: it reports returning and drives home. Returns 0, or GL_ENOENT
  * when it does not serve that incident (or is already returning). */
 int fleet_sim_cancel(fleet_sim_t *sim, sim_unit_t *u, const char *incident_id);
+
+/*
+ * The dispatcher named (or changed) the hospital the patient of `incident_id` goes to: a unit
+ * already transporting turns towards it at once, one still at the scene goes there when it
+ * leaves. Returns 0, or GL_ENOENT when `u` does not serve that incident (any more).
+ */
+int fleet_sim_set_destination(fleet_sim_t *sim, sim_unit_t *u, const char *incident_id,
+                              double lat, double lon);
 
 /* Advances every unit by `dt_s` simulated seconds (>= 0), firing status callbacks on the way. */
 void fleet_sim_advance(fleet_sim_t *sim, double dt_s);

@@ -252,7 +252,7 @@ static void on_order(unit_session_t *u, const unit_order_t *o, void *ctx)
      * by the session and left to the crew's other means (radio, the console). */
     LOG_INFO(MOD, "veh=%s inc=%s %s received; JT/T 808 terminals do not display orders",
              unit_session_id(u), o->incident_id,
-             o->kind == UNIT_ORDER_ASSIGN ? "assignment" : "cancel");
+             unit_order_kind_name(o->kind));
 }
 
 /* Hands one position to the unit; returns 1 if forwarded. */

@@ -500,7 +500,13 @@ static int copy_id(char *dst, size_t cap, const char *src)
     return 0;
 }
 
-/* Decodes an Assignment/Cancel into `o`; returns NULL or the reason it is malformed. */
+const char *unit_order_kind_name(unit_order_kind_t k)
+{
+    return k == UNIT_ORDER_ASSIGN ? "assignment" : k == UNIT_ORDER_CANCEL ? "cancel" : "destination";
+}
+
+/* Decodes an Assignment/Cancel/Destination into `o`; returns NULL or the reason it is
+ * malformed. */
 static const char *decode_order(const Goldline__Downlink *dl, unit_order_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -521,6 +527,21 @@ static const char *decode_order(const Goldline__Downlink *dl, unit_order_t *o)
         o->priority = a->priority;
         o->assigned_at_ms = a->assigned_at_ms;
         o->address = a->address;
+        return NULL;
+    }
+    if (dl->body_case == GOLDLINE__DOWNLINK__BODY_DESTINATION) {
+        const Goldline__Destination *d = dl->destination;
+        o->kind = UNIT_ORDER_DESTINATION;
+        if (copy_id(o->incident_id, sizeof o->incident_id, d->incident_id) < 0)
+            return "destination incident_id";
+        if (copy_id(o->hospital_id, sizeof o->hospital_id, d->hospital_id) < 0)
+            return "destination hospital_id";
+        if (!geo_point_valid(d->lat, d->lon))
+            return "destination coordinates";
+        o->lat = d->lat;
+        o->lon = d->lon;
+        o->hospital_name = d->name;
+        o->reason = d->reason;
         return NULL;
     }
     const Goldline__Cancel *c = dl->cancel;
@@ -588,7 +609,8 @@ int unit_session_on_downlink(unit_session_t *s, const void *buf, size_t len)
         on_dispatcher_ack(s, dl->ack->up_to_seq);
         break;
     case GOLDLINE__DOWNLINK__BODY_ASSIGNMENT:
-    case GOLDLINE__DOWNLINK__BODY_CANCEL: {
+    case GOLDLINE__DOWNLINK__BODY_CANCEL:
+    case GOLDLINE__DOWNLINK__BODY_DESTINATION: {
         unit_order_t o;
         const char *why = decode_order(dl, &o);
         if (why) {
@@ -615,7 +637,7 @@ int unit_session_on_downlink(unit_session_t *s, const void *buf, size_t len)
         } else {
             s->st.orders++;
             LOG_DEBUG("unit", "veh=%s %s inc=%s seq=%" PRIu64, s->id,
-                      o.kind == UNIT_ORDER_ASSIGN ? "assignment" : "cancel", o.incident_id,
+                      unit_order_kind_name(o.kind), o.incident_id,
                       dl->seq);
             if (s->on_order)
                 s->on_order(s, &o, s->ctx);

@@ -99,9 +99,13 @@ typedef struct unit_fix {
 /* Fills a fix with "nothing optional reported". */
 void unit_fix_init(unit_fix_t *f, double lat, double lon, int64_t fix_time_ms);
 
-typedef enum unit_order_kind { UNIT_ORDER_ASSIGN, UNIT_ORDER_CANCEL } unit_order_kind_t;
+typedef enum unit_order_kind {
+    UNIT_ORDER_ASSIGN,
+    UNIT_ORDER_CANCEL,
+    UNIT_ORDER_DESTINATION,                /* where to take the patient */
+} unit_order_kind_t;
 
-/* An Assignment or Cancel from the dispatcher, decoded into plain C. */
+/* An Assignment, Cancel or Destination from the dispatcher, decoded into plain C. */
 typedef struct unit_order {
     unit_order_kind_t kind;
     uint64_t seq;                          /* the downlink seq it came with */
@@ -112,13 +116,20 @@ typedef struct unit_order {
     unsigned priority;                     /* 1 (most urgent) .. 4 */
     int64_t assigned_at_ms;
     const char *address;                   /* borrowed; NULL if none. Patient data: never log */
-    /* CANCEL only */
+    /* CANCEL and DESTINATION */
     const char *reason;                    /* borrowed; NULL if none */
+    /* DESTINATION only (lat, lon above are the hospital's) */
+    char hospital_id[40];
+    const char *hospital_name;             /* borrowed; NULL if none */
 } unit_order_t;
+
+/* "assignment", "cancel", "destination". */
+const char *unit_order_kind_name(unit_order_kind_t k);
 
 typedef struct unit_session unit_session_t;
 
-/* Called once per new Assignment/Cancel; `order` and its strings are borrowed for the call. */
+/* Called once per new Assignment/Cancel/Destination; `order` and its strings are borrowed for
+ * the call. */
 typedef void (*unit_on_order)(unit_session_t *s, const unit_order_t *order, void *ctx);
 
 typedef struct unit_session_io {

@@ -603,6 +603,12 @@ static void on_order(unit_session_t *s, const unit_order_t *o, void *ctx)
                o->address ? " address=" : "", o->address ? o->address : "");
         LOG_INFO(MOD, "veh=%s inc=%s assignment received (priority %u, seq %" PRIu64 ")",
                  a->cfg.id, o->incident_id, o->priority, o->seq);
+    } else if (o->kind == UNIT_ORDER_DESTINATION) {
+        printf("%s DESTINATION incident=%s hospital=%s name=%s at=%.6f,%.6f%s%s\n", when,
+               o->incident_id, o->hospital_id, o->hospital_name ? o->hospital_name : "", o->lat,
+               o->lon, o->reason ? " reason=" : "", o->reason ? o->reason : "");
+        LOG_INFO(MOD, "veh=%s inc=%s destination %s received (seq %" PRIu64 ")", a->cfg.id,
+                 o->incident_id, o->hospital_id, o->seq);
     } else {
         printf("%s CANCEL incident=%s%s%s\n", when, o->incident_id, o->reason ? " reason=" : "",
                o->reason ? o->reason : "");

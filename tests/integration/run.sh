@@ -66,6 +66,14 @@ psql_q "INSERT INTO vehicles (id, call_sign, kind, status) VALUES ('PROBE', '探
 IFS=, read -r _ hlat hlon _ < <(sed -n 2p "$art/hospitals.csv")
 psql_q "INSERT INTO hospitals (id, name, geom, capabilities) VALUES ('H1', '贵溪市人民医院 (test)',
         ST_SetSRID(ST_MakePoint($hlon, $hlat), 4326)::geography, '{pci,stroke_ivt,trauma}')" >/dev/null
+# A second PCI centre 2.5 km north of the centre (not in the simulator's hospitals.csv: a unit
+# goes there only because the dispatcher says so), for the diversion below.
+read -r h2lat h2lon < <(python3 -c "
+import math
+p1, l1 = math.radians($CENTER_LAT), math.radians($CENTER_LON)
+print(f'{math.degrees(p1 + 2500 / 6371008.8):.7f} {$CENTER_LON:.7f}')")
+psql_q "INSERT INTO hospitals (id, name, geom, capabilities) VALUES ('H2', '鹰潭市人民医院 (test)',
+        ST_SetSRID(ST_MakePoint($h2lon, $h2lat), 4326)::geography, '{pci}')" >/dev/null
 check "dispatcher starts with the seeded fleet" start_dispatcher
 check "GET /healthz needs no token and says the database is up" \
     bash -c "curl -fs http://127.0.0.1:$WSPORT/healthz | grep -q '\"database\":\"up\"'"
@@ -130,6 +138,8 @@ kinds=$(py "' '.join(e['kind'] + ('/' + e['detail']['status'] if e['kind'] == 's
 check "timeline: $kinds" [ "$kinds" = "call_received assigned status/en_route status/on_scene destination status/transporting status/at_hospital status/returning closed" ]
 check "the destination (the PCI centre) was chosen when the unit reached the patient" \
     bash -c "py \"[e['detail']['hospital'] + '/' + e['source'] for e in r['events'] if e['kind'] == 'destination']\" <'$art/timeline1.json' | grep -q \"H1/dispatcher\""
+check "the crew was told the destination (Destination downlink, acknowledged)" \
+    grep -q "veh=$first inc=$inc1 destination H1" "$art/fleet.log"
 nev=$(py "len(r['events'])" <"$art/timeline1.json")
 in_pg() { [ "$(psql_q "SELECT count(*) FROM incident_events WHERE incident_id = '$inc1'")" = "$nev" ]; }
 check "the same $nev events are in PostGIS" wait_for 10 in_pg
@@ -137,6 +147,28 @@ check "the unit's driven track is in PostGIS (vehicle_positions)" \
     bash -c "[ \$('$root/deploy/pg.sh' psql -qAtX -c \"SELECT count(DISTINCT geom::text) FROM vehicle_positions WHERE vehicle_id = '$first'\") -gt 10 ]"
 check "times are stored as timestamptz in UTC" \
     bash -c "'$root/deploy/pg.sh' psql -qAtX -c \"SELECT pg_typeof(at) FROM incident_events LIMIT 1\" | grep -qx 'timestamp with time zone'"
+
+# ---- diversion while the patient is on the way --------------------------------------------
+# H1 goes on diversion while a unit carries a chest-pain patient there: the dispatcher chooses
+# H2, the crew is told, and the unit (which does not know H2 otherwise) arrives at H2.
+api() { python3 "$root/tests/integration/api_call.py" $WSPORT "$(cat "$var/api-token")" "$@"; }
+ctl call new --lat $CENTER_LAT --lon $CENTER_LON --complaint chest_pain --priority 2 >"$art/call_div.json"
+inc_div=$(py "r['incident']['id']" <"$art/call_div.json")
+unit_div=$(py "r['candidates'][0]['vehicle']" <"$art/call_div.json")
+ctl assign "$inc_div" "$unit_div" >/dev/null
+check "$unit_div carries the $inc_div patient towards H1" wait_for 90 closed "$inc_div" transporting
+api hospital.status '{"hospital":"H1","on_diversion":true}' >"$art/divert.json"
+check "H1 goes on diversion (op hospital.status)" [ $? -eq 0 ]
+check "the patient's destination is now H2" bash -c "[ \"\$(ctl incident $inc_div | py \"r['incident'].get('destination')\")\" = H2 ]"
+check "the crew was told (fleet log: destination H2)" \
+    wait_for 10 grep -q "veh=$unit_div inc=$inc_div destination H2" "$art/fleet.log"
+arrived() { case "$(inc_state "$inc_div")" in at_hospital | closed) return 0 ;; esac; return 1; }
+check "the unit arrives at H2 (at_hospital)" wait_for 120 arrived
+at_h2() { [ "$(psql_q "SELECT count(*) FROM vehicle_positions p, hospitals h WHERE p.vehicle_id = '$unit_div' AND h.id = 'H2' AND ST_DWithin(p.geom, h.geom, 60)")" -gt 0 ]; }
+check "its track ends at H2 (PostGIS: a fix within 60 m of H2)" wait_for 15 at_h2
+api hospital.status '{"hospital":"H1","on_diversion":false}' >/dev/null
+api destination "{\"incident\":\"$inc_div\",\"hospital\":\"H1\"}" >"$art/override_noreason.json"
+check "an override without a reason is refused (EINVAL)" grep -q EINVAL "$art/override_noreason.json"
 
 # ---- automatic assignment of a priority-1 call ---------------------------------------------
 ctl call new --lat $CENTER_LAT --lon $CENTER_LON --complaint stroke --priority 1 >"$art/call_p1.json"

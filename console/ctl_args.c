@@ -58,10 +58,25 @@ const char ctl_usage[] =
     "                               (ed needs --hospital)\n"
     "  coverage [--what-if VEHICLE]  the 15/30-min golden circle: share covered, uncovered\n"
     "                               places, the cost of a unit leaving, move-up advice\n"
+    "  road close (--way ID[,ID..] | --line LAT,LON;LAT,LON[;..]) --reason TEXT\n"
+    "             [--minutes N | --until ISO8601] [--forward]\n"
+    "                               close a road (an OSM way, or every road along a line\n"
+    "                               drawn on the map; --forward: only the direction drawn);\n"
+    "                               the next recommendation goes round it\n"
+    "  road slow (--way .. | --line ..) --factor F --reason TEXT [--minutes N | --until ..]\n"
+    "                               slow a road down: its travel times x F (F > 1)\n"
+    "  road open CLOSURE            reopen a closure or slowdown (its id, RC...)\n"
+    "  road list                    the active closures and slowdowns\n"
     "  clocks INCIDENT              golden-time clocks: state, elapsed, target, remaining\n"
     "  fleet                        every vehicle with its status and last position\n"
     "  stats                        dispatcher counters\n"
     "  watch [--count N]            print pushed events as JSON lines until interrupted\n"
+    "\n"
+    "  on PostGIS directly (--pg CONNINFO, else GOLDLINE_PG, else deploy/pg.sh's cluster):\n"
+    "  report --from YYYY-MM-DD --to YYYY-MM-DD [--hospital ID] [--format json|csv|table]\n"
+    "         [--metric NAME]       golden-time compliance per metric (docs/reports.md)\n"
+    "  import-calls FILE [--source sf|nyc] [--limit CALLS] [--medical] [--dry-run]\n"
+    "                               real call records as closed incidents (idempotent)\n"
     "\n"
     "  KIND is chest_pain, stroke, trauma, obstetric, newborn or other.\n"
     "  EVENT is call_ringing, first_medical_contact, first_ecg, ecg_transmitted,\n"
@@ -100,6 +115,10 @@ enum cmd {
     CMD_VEHICLE_ADD,
     CMD_USER_ADD,
     CMD_COVERAGE,
+    CMD_ROAD_CLOSE,
+    CMD_ROAD_SLOW,
+    CMD_ROAD_OPEN,
+    CMD_ROAD_LIST,
 };
 
 #define BIT(c) (1u << (c))
@@ -137,6 +156,12 @@ enum opt_id {
     O_WHAT_IF,
     O_ROLE,
     O_HOSPITAL,
+    O_WAY,
+    O_LINE,
+    O_FACTOR,
+    O_MINUTES,
+    O_UNTIL,
+    O_FORWARD,
     O__COUNT
 };
 
@@ -162,7 +187,7 @@ static const struct opt {
     [O_CALLER] = {"caller", 1, BIT(CMD_CALL_NEW)},
     [O_ADDRESS] = {"address", 1, BIT(CMD_CALL_NEW)},
     [O_NOTES] = {"notes", 1, BIT(CMD_CALL_NEW)},
-    [O_REASON] = {"reason", 1, BIT(CMD_CANCEL)},
+    [O_REASON] = {"reason", 1, BIT(CMD_CANCEL) | BIT(CMD_ROAD_CLOSE) | BIT(CMD_ROAD_SLOW)},
     [O_ALL] = {"all", 0, BIT(CMD_INCIDENTS)},
     [O_COUNT] = {"count", 1, BIT(CMD_WATCH)},
     [O_KIND] = {"kind", 1, BIT(CMD_VEHICLE_ADD)},
@@ -173,6 +198,12 @@ static const struct opt {
     [O_WHAT_IF] = {"what-if", 1, BIT(CMD_COVERAGE)},
     [O_ROLE] = {"role", 1, BIT(CMD_USER_ADD)},
     [O_HOSPITAL] = {"hospital", 1, BIT(CMD_USER_ADD)},
+    [O_WAY] = {"way", 1, BIT(CMD_ROAD_CLOSE) | BIT(CMD_ROAD_SLOW)},
+    [O_LINE] = {"line", 1, BIT(CMD_ROAD_CLOSE) | BIT(CMD_ROAD_SLOW)},
+    [O_FACTOR] = {"factor", 1, BIT(CMD_ROAD_SLOW)},
+    [O_MINUTES] = {"minutes", 1, BIT(CMD_ROAD_CLOSE) | BIT(CMD_ROAD_SLOW)},
+    [O_UNTIL] = {"until", 1, BIT(CMD_ROAD_CLOSE) | BIT(CMD_ROAD_SLOW)},
+    [O_FORWARD] = {"forward", 0, BIT(CMD_ROAD_CLOSE) | BIT(CMD_ROAD_SLOW)},
     [O_AT] = {"at", 1, BIT(CMD_EVENT)},
     [O_DETAIL] = {"detail", 1, BIT(CMD_EVENT)},
 };
@@ -200,6 +231,10 @@ static const struct cmd_def {
     {CMD_VEHICLE_ADD, "vehicle", "add", "vehicle.add", 1, {"VEHICLE", NULL}},
     {CMD_COVERAGE, "coverage", NULL, "coverage", 0, {NULL, NULL}},
     {CMD_USER_ADD, "user", "add", "user.add", 1, {"NAME", NULL}},
+    {CMD_ROAD_CLOSE, "road", "close", "road.close", 0, {NULL, NULL}},
+    {CMD_ROAD_SLOW, "road", "slow", "road.slow", 0, {NULL, NULL}},
+    {CMD_ROAD_OPEN, "road", "open", "road.open", 1, {"CLOSURE", NULL}},
+    {CMD_ROAD_LIST, "road", "list", "roads.closures", 0, {NULL, NULL}},
 };
 
 static const char *const complaints[] = {"chest_pain", "stroke",  "trauma",
@@ -540,6 +575,76 @@ static int build_user_add(json_t *req, const char *const *pos, const char *const
     return 0;
 }
 
+/*
+ * road close / road slow: what to mark (--way ids, or --line points "LAT,LON;LAT,LON;.."), the
+ * reason, the factor of a slowdown and the expiry (--minutes or --until, in the future).
+ */
+static int build_road_mark(json_t *req, const char *const *ov, int slow, char *err,
+                           size_t errlen)
+{
+    if (!ov[O_WAY] == !ov[O_LINE])
+        return fail(err, errlen, "give one of --way ID[,ID..] and --line LAT,LON;LAT,LON[;..]");
+    if (ov[O_FORWARD] && !ov[O_LINE])
+        return fail(err, errlen, "--forward applies to --line only");
+    if (!ov[O_REASON])
+        return fail(err, errlen, "road %s needs --reason TEXT", slow ? "slow" : "close");
+    if (set_text(req, "reason", "reason", ov[O_REASON], err, errlen))
+        return GL_EINVAL;
+    char *list = xstrdup(ov[O_WAY] ? ov[O_WAY] : ov[O_LINE]), *save = NULL;
+    json_t *arr = json_array();
+    int rc = 0;
+    for (char *t = strtok_r(list, ov[O_WAY] ? "," : ";", &save); t && !rc;
+         t = strtok_r(NULL, ov[O_WAY] ? "," : ";", &save)) {
+        long way;
+        double lat, lon;
+        char *comma = strchr(t, ',');
+        if (ov[O_WAY] && (parse_long(t, &way) || way <= 0))
+            rc = fail(err, errlen, "--way %s: OSM way ids are positive integers", t);
+        else if (ov[O_WAY])
+            json_array_append_new(arr, json_integer(way));
+        else if (!comma || (*comma = '\0', parse_double(t, &lat)) || parse_double(comma + 1, &lon) ||
+                 lat < -90 || lat > 90 || lon < -180 || lon > 180)
+            rc = fail(err, errlen, "--line: each point is LAT,LON in degrees, points split by ';'");
+        else
+            json_array_append_new(arr, json_pack("[f,f]", lat, lon));
+    }
+    free(list);
+    if (!rc && ov[O_LINE] && json_array_size(arr) < 2)
+        rc = fail(err, errlen, "--line needs at least two points");
+    if (!rc && json_array_size(arr) == 0)
+        rc = fail(err, errlen, "--way needs at least one id");
+    if (rc) {
+        json_decref(arr);
+        return rc;
+    }
+    json_object_set_new(req, ov[O_WAY] ? "way" : "line", arr);
+    if (ov[O_FORWARD])
+        json_object_set_new(req, "direction", json_string("forward"));
+    if (slow) {
+        double f;
+        if (!ov[O_FACTOR] || parse_double(ov[O_FACTOR], &f) || f <= 1 || f > 100)
+            return fail(err, errlen, "road slow needs --factor F, a travel-time multiplier above "
+                                     "1, at most 100");
+        json_object_set_new(req, "factor", json_real(f));
+    }
+    if (ov[O_MINUTES] && ov[O_UNTIL])
+        return fail(err, errlen, "--minutes and --until exclude each other");
+    if (ov[O_MINUTES]) {
+        double m;
+        if (parse_double(ov[O_MINUTES], &m) || m <= 0 || m > 30 * 24 * 60)
+            return fail(err, errlen, "--minutes %s: above 0, at most a month", ov[O_MINUTES]);
+        json_object_set_new(req, "minutes", json_real(m));
+    }
+    if (ov[O_UNTIL]) {
+        int64_t ms;
+        char buf[40];
+        if (gl_time_parse(ov[O_UNTIL], &ms) != 0 || ms <= gl_now_ms())
+            return fail(err, errlen, "--until %s: an ISO 8601 time in the future", ov[O_UNTIL]);
+        json_object_set_new(req, "expires_at", json_string(gl_time_format_utc(ms, buf, sizeof buf)));
+    }
+    return 0;
+}
+
 static int build_request(const struct cmd_def *c, const char *const *pos, const char *const *ov,
                          ctl_args_t *out, char *err, size_t errlen)
 {
@@ -565,6 +670,16 @@ static int build_request(const struct cmd_def *c, const char *const *pos, const 
         return 0;
     case CMD_USER_ADD:
         return build_user_add(req, pos, ov, err, errlen);
+    case CMD_ROAD_CLOSE:
+    case CMD_ROAD_SLOW:
+        return build_road_mark(req, ov, c->cmd == CMD_ROAD_SLOW, err, errlen);
+    case CMD_ROAD_OPEN:
+        if (!valid_vehicle(pos[0])) /* closure ids are short ASCII codes too */
+            return fail(err, errlen, "%s: not a closure id (like RC1795860295022)", pos[0]);
+        json_object_set_new(req, "closure", json_string(pos[0]));
+        return 0;
+    case CMD_ROAD_LIST:
+        return 0;
     case CMD_ASSIGN:
         json_object_set_new(req, "incident", json_string(pos[0]));
         json_object_set_new(req, "vehicle", json_string(pos[1]));
@@ -699,15 +814,21 @@ int ctl_args_parse(int argc, char **argv, const ctl_env_t *env, ctl_args_t *out,
 
     const struct cmd_def *c = NULL;
     int used = 0;
+    char subs[80] = ""; /* the second words a first word takes, for the message */
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++) {
         if (strcmp(words[0], cmds[k].word) != 0)
             continue;
-        if (cmds[k].word2 && (nwords < 2 || strcmp(words[1], cmds[k].word2) != 0))
-            return fail(err, errlen, "%s: expected '%s %s'", words[0], cmds[k].word, cmds[k].word2);
+        if (cmds[k].word2 && (nwords < 2 || strcmp(words[1], cmds[k].word2) != 0)) {
+            size_t len = strlen(subs);
+            snprintf(subs + len, sizeof subs - len, "%s%s", len ? "|" : "", cmds[k].word2);
+            continue;
+        }
         c = &cmds[k];
         used = cmds[k].word2 ? 2 : 1;
         break;
     }
+    if (!c && subs[0])
+        return fail(err, errlen, "%s: expected '%s %s'", words[0], words[0], subs);
     if (!c)
         return fail(err, errlen, "%s: unknown command (try --help)", words[0]);
     if (nwords - used < c->npos)

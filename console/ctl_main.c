@@ -1,8 +1,11 @@
 /*
  * goldlinectl: the command-line client of the dispatcher's websocket API. This file only reads
- * the environment and owns the signals; console/ctl.c does the work.
+ * the environment and owns the signals; console/ctl.c does the work. `report` and
+ * `import-calls` read and write PostGIS directly (console/ctl_report.c, ctl_import.c).
  */
 #include "ctl.h"
+#include "ctl_import.h"
+#include "ctl_report.h"
 #include "ctl_ws.h"
 
 #include <signal.h>
@@ -25,6 +28,14 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     /* A closed stdout pipe (`goldlinectl watch | head`) is an error return, not a kill. */
     signal(SIGPIPE, SIG_IGN);
+
+    /* report and import-calls work on PostGIS directly, not through the dispatcher */
+    switch (ctl_pg_command(argc, argv)) {
+    case 1:
+        return ctl_report_run(argc, argv, stdout, stderr);
+    case 2:
+        return ctl_import_run(argc, argv, stdout, stderr);
+    }
 
     ctl_env_t env = {
         .url = getenv("GOLDLINE_URL"),

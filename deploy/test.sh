@@ -47,6 +47,12 @@ echo "== users, roles and sessions over the real websocket"
 echo "== live vitals and ECG to the destination's emergency department"
 "$root/tests/integration/vitals.sh" "$build"
 
+echo "== road closures (goldlinectl road close on the best unit's road, Guixi OSM)"
+"$root/tests/integration/closures.sh" "$build"
+
+echo "== golden-time reports on real call records (import-calls, report)"
+"$root/tests/integration/report.sh" "$build"
+
 echo "== a unit's link cut for 60 s: spool, sealing, nothing lost"
 "$root/tests/integration/linkcut.sh" "$build"
 

@@ -3,6 +3,7 @@
  */
 #include "api.h"
 
+#include "api_roads.h"
 #include "err.h"
 #include "log.h"
 #include "seal.h"
@@ -94,11 +95,18 @@ json_t *api_event_json(const incident_event_t *e)
 
 json_t *api_candidate_json(const candidate_t *c)
 {
-    return json_pack("{s:s,s:s,s:s,s:f,s:f,s:s,s:I}", "vehicle", c->vehicle->id, "call_sign",
+    json_t *closures = json_array(); /* road closures and slowdowns on its road (roads.h) */
+    for (int i = 0; i < c->nclosures; i++)
+        json_array_append_new(closures, json_pack("{s:s,s:s,s:s,s:f}", "id", c->closures[i].id,
+                                                  "reason", c->closures[i].reason, "kind",
+                                                  c->closures[i].factor == 0 ? "closed" : "slow",
+                                                  "factor", c->closures[i].factor));
+    return json_pack("{s:s,s:s,s:s,s:f,s:f,s:s,s:I,s:o}", "vehicle", c->vehicle->id, "call_sign",
                      c->vehicle->call_sign, "kind", c->vehicle->kind, "eta_s",
                      (double)(long long)(c->eta_s * 10 + 0.5) / 10, "distance_m",
                      (double)(long long)(c->distance_m * 10 + 0.5) / 10, "eta_method",
-                     c->eta_method, "coverage_loss", (json_int_t)c->coverage_loss);
+                     c->eta_method, "coverage_loss", (json_int_t)c->coverage_loss, "closures",
+                     closures);
 }
 
 json_t *api_error(json_t *id, int code, const char *message)
@@ -487,6 +495,8 @@ json_t *api_handle(api_t *a, json_t *req, const char *actor, int *subscribe)
     } else if (!strcmp(op, "subscribe")) {
         *subscribe = 1;
         reply = ok(id, json_object());
+    } else if ((reply = api_roads_handle(a, op, req, id, actor)) != NULL) {
+        /* road.close, road.slow, road.open, roads.closures (api_roads.c) */
     } else {
         reply = api_error(id, GL_EINVAL, "unknown op");
     }

@@ -407,6 +407,10 @@ static const struct {
     {"coverage", OPS},
     {"destination", DISP},
     {"hospital.status", DISP | R(ED)}, /* an ED user: its own hospital only (ws.c) */
+    {"road.close", DISP},
+    {"road.slow", DISP},
+    {"road.open", DISP},
+    {"roads.closures", DISP},
     {"incident", ALL},
     {"incidents", ALL},
     {"timeline", ALL},

@@ -4,6 +4,7 @@
  */
 #include "db.h"
 
+#include "api_roads.h"
 #include "err.h"
 #include "log.h"
 #include "seal.h"
@@ -451,20 +452,22 @@ static int load_roads(PGconn *c, dispatch_t *d)
     }
     PGresult *vr = query(c, "SELECT id, ST_Y(the_geom), ST_X(the_geom) FROM ways_vertices_pgr "
                             "ORDER BY id", "loading road vertices");
-    PGresult *er = query(c, "SELECT source, target, cost_s, reverse_cost_s, length_m FROM ways "
-                            "WHERE source IS NOT NULL AND target IS NOT NULL",
+    PGresult *er = query(c, "SELECT source, target, cost_s, reverse_cost_s, length_m, osm_id "
+                            "FROM ways WHERE source IS NOT NULL AND target IS NOT NULL",
                          "loading road edges");
     int rc = 0;
     size_t nv = vr ? (size_t)PQntuples(vr) : 0, ne = er ? (size_t)PQntuples(er) : 0;
     int64_t *ids = calloc(nv ? nv : 1, sizeof *ids);
     double *lat = calloc(nv ? nv : 1, sizeof *lat), *lon = calloc(nv ? nv : 1, sizeof *lon);
     graph_edge_t *edges = calloc(ne ? 2 * ne : 1, sizeof *edges);
+    int64_t *way = calloc(ne ? 2 * ne : 1, sizeof *way); /* OSM way of each arc (closures) */
+    uint32_t *arc_id = calloc(ne ? 2 * ne : 1, sizeof *arc_id);
     size_t n = 0;
     if (!vr || !er) {
         rc = GL_EDB;
         goto done;
     }
-    if (!ids || !lat || !lon || !edges) {
+    if (!ids || !lat || !lon || !edges || !way || !arc_id) {
         rc = GL_ENOMEM;
         goto done;
     }
@@ -480,6 +483,7 @@ static int load_roads(PGconn *c, dispatch_t *d)
         double len = val(er, (int)i, 4) ? strtod(val(er, (int)i, 4), NULL) : 0;
         if (s < 0 || t < 0)
             continue;
+        way[n] = way[n + 1] = val(er, (int)i, 5) ? strtoll(val(er, (int)i, 5), NULL, 10) : 0;
         if (fwd >= 0)
             edges[n++] = (graph_edge_t){(uint32_t)s, (uint32_t)t, llround(fwd * 1e6), len};
         if (rev >= 0)
@@ -490,11 +494,14 @@ static int load_roads(PGconn *c, dispatch_t *d)
         goto done;
     }
     graph_t *g;
-    rc = graph_new((uint32_t)nv, lat, lon, edges, n, NULL, &g);
+    rc = graph_new((uint32_t)nv, lat, lon, edges, n, arc_id, &g);
     roads_t *roads = NULL;
     if (rc == 0)
         rc = roads_new(g, &roads); /* takes g */
     if (rc == 0) {
+        if (roads_set_arc_ways(roads, way, arc_id, n) != 0)
+            LOG_WARN("db", "no memory for the OSM ways of the road graph: closures by way "
+                           "unavailable");
         load_demand(c, roads);
         dispatch_set_roads(d, roads);
         LOG_INFO("db", "road graph: %zu vertices, %zu arcs; ETAs by road", nv, n);
@@ -510,7 +517,26 @@ done:
     free(lat);
     free(lon);
     free(edges);
+    free(way);
+    free(arc_id);
     return rc;
+}
+
+/* Road closures and slowdowns kept in PostGIS (api_roads.h), applied on the graph just loaded. */
+static int load_closures(PGconn *c, dispatch_t *d)
+{
+    PGresult *r = query(c, "SELECT op FROM road_closures ORDER BY (op->>'at')::bigint, id",
+                        "loading road closures");
+    if (!r)
+        return GL_EDB;
+    int n = PQntuples(r), rc = 0;
+    for (int i = 0; i < n && rc != GL_ENOMEM; i++)
+        if ((rc = api_roads_restore(d, val(r, i, 0))) == GL_EPROTO)
+            LOG_WARN("db", "road closure row %d unreadable: skipped", i);
+    PQclear(r);
+    if (n)
+        LOG_INFO("db", "road closures: %d kept", n);
+    return rc == GL_ENOMEM ? rc : 0;
 }
 
 /* The hospitals patients may be taken to, with their capabilities and live status. */
@@ -574,6 +600,8 @@ int db_load(const char *conninfo, const char *schema_dir, int wait_s, dispatch_t
         rc = load_metrics(c, d);
     if (!rc)
         rc = load_roads(c, d);
+    if (!rc)
+        rc = load_closures(c, d);
     if (!rc)
         rc = load_hospitals(c, d);
     if (!rc)

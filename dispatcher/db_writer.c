@@ -80,6 +80,14 @@ static const char SQL_AUDIT[] =
     "j->>'actor', j->>'action', nullif(j->>'target', ''), "
     "CASE WHEN jsonb_typeof(j->'detail') = 'object' THEN j->'detail' END" FROM_J;
 
+/* Road closures (api_roads.c): the op that set one is kept, a reopening deletes it. */
+static const char SQL_CLOSURE[] =
+    "WITH s AS (SELECT $1::jsonb AS j), "
+    "d AS (DELETE FROM road_closures WHERE id = (SELECT j->>'id' FROM s) "
+    "AND (SELECT j->>'action' FROM s) = 'remove') "
+    "INSERT INTO road_closures (id, op) SELECT j->>'id', j FROM s WHERE j->>'action' = 'set' "
+    "ON CONFLICT (id) DO UPDATE SET op = EXCLUDED.op, updated_at = now()";
+
 static const char SQL_HOSPITAL[] =
     "UPDATE hospitals SET cath_lab_ready = (j->>'cath_lab_ready')::boolean, "
     "ct_ready = (j->>'ct_ready')::boolean, on_diversion = (j->>'on_diversion')::boolean, "
@@ -349,6 +357,7 @@ int db_writer_add_record(db_writer_t *w, uint64_t lsn, const char *payload, size
                  : !strcmp(t, "hospital") ? SQL_HOSPITAL
                  : !strcmp(t, "user")     ? SQL_USER
                  : !strcmp(t, "audit")    ? SQL_AUDIT
+                 : !strcmp(t, "closure")  ? SQL_CLOSURE
                                           : NULL;
         if (!s->sql) {
             rc = GL_EPROTO;

@@ -7,6 +7,7 @@
  */
 #include "access.h"
 #include "api.h"
+#include "api_roads.h"
 #include "bus.h"
 #include "config.h"
 #include "db.h"
@@ -348,7 +349,7 @@ int main(int argc, char **argv)
         return 1;
     /* Console users: loaded now, and their changes in the journal tail replayed below. */
     if (!(a->auth = auth_new(NULL)) || db_users_load(c->pg, a->auth) != 0 ||
-        access_attach(a->d, a->auth) != 0)
+        access_attach(a->d, a->auth) != 0 || api_roads_attach(a->d, &a->loop) != 0)
         return 1;
     if (db_writer_new(&a->loop, c->pg, a->d, NULL, applied,
                       (uint64_t)c->journal_truncate_kb * 1024, &a->db) != 0)

@@ -68,6 +68,31 @@ static void insert_ranked(candidate_t *out, int *n, const candidate_t *cand)
     out[i] = *cand;
 }
 
+/* Names, on each candidate by road, the closures on its road (roads_route_closures). */
+static void explain_closures(roads_t *roads, double lat, double lon, candidate_t *out, int found)
+{
+    closures_t *t = roads_closures(roads);
+    if (closures_count(t) == 0 || found == 0)
+        return;
+    uint32_t slots[MATCH_MAX_CANDIDATES];
+    roads_closure_hits_t hits[MATCH_MAX_CANDIDATES];
+    for (int i = 0; i < found; i++)
+        slots[i] = out[i].vehicle->slot;
+    if (roads_route_closures(roads, lat, lon, slots, (size_t)found, hits) != 0)
+        return;
+    for (int i = 0; i < found; i++) {
+        if (strcmp(out[i].eta_method, "road"))
+            continue;
+        for (size_t k = 0; k < hits[i].n; k++) {
+            const closure_t *c = closures_at(t, hits[i].idx[k]);
+            candidate_closure_t *cc = &out[i].closures[out[i].nclosures++];
+            memcpy(cc->id, c->id, sizeof cc->id);
+            memcpy(cc->reason, c->reason, sizeof cc->reason);
+            cc->factor = c->factor;
+        }
+    }
+}
+
 /*
  * With a road graph: one reverse search from the scene gives every placed unit's road ETA at
  * once; a unit off the network gets the straight-line estimate, flagged. Returns -1 when the
@@ -78,6 +103,7 @@ static int rank_by_road(const fleet_t *f, const match_params_t *p, complaint_t c
 {
     size_t n = fleet_count(f);
     double *eta = malloc((n ? n : 1) * sizeof *eta);
+    roads_expire(p->roads, now_ms);
     if (!eta || roads_eta_to(p->roads, lat, lon, eta, n) != 0) {
         free(eta);
         return -1;
@@ -88,7 +114,7 @@ static int rank_by_road(const fleet_t *f, const match_params_t *p, complaint_t c
         if (!accept_unit(s, &fc))
             continue;
         vehicle_t *v = fleet_at(f, s);
-        candidate_t cand = {v, 0, 0, 0, "road"};
+        candidate_t cand = {.vehicle = v, .eta_method = "road"};
         double straight;
         if (geo_eta_seconds(&p->eta, v->lat, v->lon, lat, lon, &straight, &cand.distance_m))
             continue;
@@ -113,6 +139,7 @@ static int rank_by_road(const fleet_t *f, const match_params_t *p, complaint_t c
         memmove(&out[1], &out[0], (size_t)best * sizeof out[0]);
         out[0] = b;
     }
+    explain_closures(p->roads, lat, lon, out, found);
     return found;
 }
 
@@ -137,6 +164,7 @@ int match_rank(const fleet_t *f, const match_params_t *p, complaint_t c, double 
         cand->vehicle = v;
         cand->coverage_loss = 0;
         cand->eta_method = "straight_line";
+        cand->nclosures = 0;
         found++;
     }
     /* The index returns them by distance; keep the order stable by ETA for when the ETA is no

@@ -6,7 +6,9 @@
  * for a newborn, ...). With a road graph (roads.h) candidates are ranked by road ETA from one
  * reverse search over the contraction hierarchy; a unit (or a scene) off the road network gets
  * the straight-line estimate (distance × detour ÷ speed, geo/eta.h) and is flagged so. Without
- * a graph every ETA is straight-line, and the spatial index finds the nearest units.
+ * a graph every ETA is straight-line, and the spatial index finds the nearest units. Road
+ * closures and slowdowns (closures.h) are in the road ETAs, and each candidate names those on
+ * its road (the one it takes, or the one it would have taken without them).
  */
 #ifndef GL_MATCHING_H
 #define GL_MATCHING_H
@@ -18,6 +20,13 @@
 
 #define MATCH_MAX_CANDIDATES 5
 
+/* A road closure or slowdown on a candidate's road (copied from the closure table). */
+typedef struct candidate_closure {
+    char id[CLOSURE_ID_LEN];
+    char reason[CLOSURE_REASON_LEN];
+    double factor; /* 0 closed, else the slowdown */
+} candidate_closure_t;
+
 typedef struct candidate {
     vehicle_t *vehicle;     /* borrowed from the fleet */
     double eta_s;
@@ -25,6 +34,8 @@ typedef struct candidate {
     uint64_t coverage_loss; /* population only this unit covers (what its departure costs) */
     const char *eta_method; /* "road", or "straight_line" when the unit or the scene is off the
                                road network (or there is no road graph) */
+    int nclosures;          /* closures on its road with them or without them (roads.h) */
+    candidate_closure_t closures[ROADS_MAX_EXPLAIN];
 } candidate_t;
 
 typedef struct match_params {

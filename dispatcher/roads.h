@@ -9,17 +9,33 @@
  * taken out, which keeps the per-fix cost of 10,000 moving units small. A point farther than
  * ROADS_SNAP_M from any road is not on the network: its ETA falls back to the straight line,
  * and the candidate says so.
+ *
+ * Closures and slowdowns (closures.h) change arc costs. The hierarchy was built on the old
+ * costs, so while a change is not yet built into one, ETAs come from a plain reverse Dijkstra
+ * over a copy of the graph with the new costs (geo/overlay.h): tens of milliseconds on a city,
+ * honoured by the very next recommendation. Meanwhile a new hierarchy is built on libuv's
+ * thread pool (roads_set_loop) and swapped in when done, the units re-placed into it; a change
+ * made during the build starts another one. With no closure left, the hierarchy of the graph as
+ * loaded (kept) is back at once. Expired closures are dropped by the first unit fix or
+ * recommendation after their expiry (roads_expire), which takes the same path: with fixes every
+ * second that is as prompt as a timer, exact for the recommendation itself, and leaves no uv
+ * handle to close at shutdown. A unit or a scene on a road closed in every direction it may be
+ * driven counts from the nearer end of that segment. The golden-circle coverage still uses the
+ * costs as loaded.
  */
 #ifndef GL_ROADS_H
 #define GL_ROADS_H
 
 #include "ch.h"
+#include "closures.h"
 #include "coverage.h"
 #include "graph.h"
 #include "snap.h"
 
 #include <stddef.h>
 #include <stdint.h>
+
+struct uv_loop_s; /* uv.h's uv_loop_t, not included here: its MIN/MAX would leak everywhere */
 
 #define ROADS_SNAP_M 2000.0        /* an incident this far from a road: straight line */
 #define ROADS_UNIT_SNAP_M 500.0    /* a unit this far from a road is not on the network */
@@ -36,6 +52,8 @@ typedef struct roads roads_t;
  * hierarchy. Returns 0 and *out, or GL_EINVAL / GL_ENOMEM.
  */
 int roads_new(graph_t *g, roads_t **out);
+/* Frees `r` (NULL: nothing). A rebuild still on the thread pool owns only its own copies: it
+ * finishes and is dropped by its after-work callback, so the loop must run once more. */
 void roads_free(roads_t *r);
 
 size_t roads_vertices(const roads_t *r);
@@ -82,5 +100,68 @@ uint64_t roads_coverage_loss(roads_t *r, uint32_t slot);
 /* The best single move-up (an available unit to a station); returns 0 and *out, or GL_ENOENT
  * when there is no coverage, no station or no available unit. */
 int roads_best_move(roads_t *r, coverage_move_t *out);
+
+/* ---- closures and slowdowns --------------------------------------------------------------- */
+
+#define ROADS_MAX_EXPLAIN 4       /* closures named per candidate */
+#define ROADS_EXPLAIN_MAX_UNITS 8 /* units explained per call (more are ignored) */
+
+/*
+ * The loop (borrowed) on whose thread pool new hierarchies are built (uv_queue_work). Without
+ * one, a change of closures leaves ETAs on the plain search until roads_rebuild_now().
+ */
+void roads_set_loop(roads_t *r, struct uv_loop_s *loop);
+
+/*
+ * The OSM way of each arc, so closures can be made by way id: input arc i of graph_new() (which
+ * became arc arc_id[i]) belongs to way[i] (0 = unknown); `n` == roads_arcs(r). Copied.
+ * Returns 0, GL_EINVAL or GL_ENOMEM.
+ */
+int roads_set_arc_ways(roads_t *r, const int64_t *way, const uint32_t *arc_id, size_t n);
+
+/*
+ * The arcs of OSM way `way` (both directions of a two-way road): a new array (free() it) in
+ * *arcs and its length in *n. Returns 0, GL_ENOENT (no such way, or no way ids loaded) or
+ * GL_ENOMEM.
+ */
+int roads_way_arcs(const roads_t *r, int64_t way, uint32_t **arcs, size_t *n);
+
+/* The road graph as loaded (borrowed), for selecting arcs (geo/overlay.h). */
+const graph_t *roads_graph(const roads_t *r);
+
+/* The closure table (owned by `r`). After changing it, call roads_closures_changed(). */
+closures_t *roads_closures(roads_t *r);
+
+/*
+ * Takes the closure table's change into the costs: the next ETA honours it (plain search), and
+ * a new hierarchy is queued. Returns 0 or GL_ENOMEM (the costs stay as before; logged).
+ */
+int roads_closures_changed(roads_t *r);
+
+/* Drops closures expired at `now_ms` (and takes that into the costs); returns how many. */
+size_t roads_expire(roads_t *r, int64_t now_ms);
+
+/* 1 when ETAs come from a hierarchy built for the current closures, 0 while on plain search. */
+int roads_hierarchy_current(const roads_t *r);
+
+/* Builds the hierarchy for the current closures now, on this thread (tests, tools). Returns 0,
+ * GL_ENOMEM or GL_EINVAL. */
+int roads_rebuild_now(roads_t *r);
+
+/* The closures on one unit's road (roads_route_closures). */
+typedef struct roads_closure_hits {
+    size_t n;                         /* how many of idx are set */
+    size_t idx[ROADS_MAX_EXPLAIN];    /* indices into the closure table (closures_at) */
+} roads_closure_hits_t;
+
+/*
+ * Which closures lie on the road of each unit slots[i] (at most ROADS_EXPLAIN_MAX_UNITS) to
+ * (lat, lon): those covering an arc of its shortest route with the closures, or of the route it
+ * would take without them (the road it now avoids). Two searches for all units together (one
+ * per cost set). Fills out[i] (n = 0 without closures, or when the unit or the point is off the
+ * network); returns 0, GL_ENOENT (point off the network) or GL_EINVAL.
+ */
+int roads_route_closures(roads_t *r, double lat, double lon, const uint32_t *slots, size_t n,
+                         roads_closure_hits_t *out);
 
 #endif

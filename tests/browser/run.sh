@@ -111,3 +111,4 @@ check "no patient data in the dispatcher log (caller numbers, address)" \
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
+"$here/ed_run.sh" "$build" && [ "$failed" -eq 0 ] # then the ED arrivals board (ed_run.sh), on its own ports and database

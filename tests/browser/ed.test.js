@@ -1,0 +1,324 @@
+#!/usr/bin/env node
+// Drives the ED arrivals board (console/web/pages/ed.html) in Debian's chromium, headless,
+// through playwright-core, against the real dispatcher and PostGIS that ed_run.sh prepared:
+// two hospitals, an ED user for each, patients bound for hospital A. The ECG comes from
+// gl-ecg-sender (tests/browser/ecg_sender.c), started here so that the board is already
+// subscribed when the first frame leaves the unit; the checksum and sample count the sender
+// prints must equal what the page received (window.__edTest).
+//
+// Environment (set by ed_run.sh): GL_URL, GL_ART (screenshots ed-NN-step.png), GL_SENDER (the
+// sender binary), GL_UPLINK (uplink URL), GL_CTL (a command that runs goldlinectl with the
+// operator token), GL_USER_A / GL_PASS_A / GL_USER_B / GL_PASS_B, GL_STREAMS (JSON array of
+// {incident, vehicle, key, source, args}: one sender each), GL_STEMI (incident with a STEMI
+// pre-alert), GL_LVO (incident with an LVO pre-alert), GL_SECONDS (stream length).
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { spawn, execFileSync } = require('child_process');
+const { chromium } = require('playwright-core');
+
+const URL_BASE = process.env.GL_URL || 'http://127.0.0.1:22080';
+const ART = process.env.GL_ART || path.join(__dirname, '../artifacts/browser');
+const STREAMS = JSON.parse(process.env.GL_STREAMS || '[]');
+const SECONDS = +(process.env.GL_SECONDS || 20);
+const STEMI = process.env.GL_STEMI;
+const LVO = process.env.GL_LVO;
+
+let passed = 0;
+let failed = 0;
+let step = 0;
+function ok(desc) { passed++; console.log(`ok - ${desc}`); }
+function nok(desc, why) { failed++; console.log(`not ok - ${desc}${why ? `: ${why}` : ''}`); }
+
+async function shot(page, name) {
+  step++;
+  await page.screenshot({ path: path.join(ART, `ed-${String(step).padStart(2, '0')}-${name}.png`) });
+}
+
+/* check(desc, fn): runs the async assertion fn; a throw or a false result is a failure. */
+async function check(desc, fn) {
+  try {
+    const r = await fn();
+    if (r === false) nok(desc); else ok(desc);
+    return r !== false;
+  } catch (e) {
+    nok(desc, String(e.message || e).split('\n')[0]);
+    return false;
+  }
+}
+
+/* goldlinectl with the operator token (GL_CTL is "path/to/goldlinectl --url ... --token-file ..."). */
+function ctl(...args) {
+  const [cmd, ...base] = process.env.GL_CTL.split(' ');
+  return JSON.parse(execFileSync(cmd, [...base, ...args], { encoding: 'utf8' }));
+}
+
+/* Starts one gl-ecg-sender; resolves with {code, samples, checksum, out}. */
+function runSender(s) {
+  const args = ['--uplink', process.env.GL_UPLINK, '--vehicle', s.vehicle, '--incident', s.incident,
+    '--source', s.source, '--seconds', String(SECONDS), ...(s.key ? ['--key-file', s.key] : []), ...(s.args || [])];
+  return new Promise((resolve) => {
+    const p = spawn(process.env.GL_SENDER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('close', (code) => {
+      const m = /samples (\d+) checksum (0x[0-9a-f]{8})/.exec(out);
+      resolve({ code, out: out.trim(), err: err.trim(), samples: m ? +m[1] : null, checksum: m ? m[2] : null });
+    });
+  });
+}
+
+async function login(page, user, pass) {
+  await page.goto(`${URL_BASE}/console/ed.html`);
+  await page.waitForSelector('#login-form', { state: 'visible' });
+  await page.fill('#login-user', user);
+  await page.fill('#login-password', pass);
+  await page.click('#login-submit');
+  await page.waitForSelector('#login', { state: 'hidden', timeout: 10000 });
+}
+
+/* Dark ink pixels of a patient's ECG canvas (the trace is #111; the grid is light red). */
+function inkPixels(page, incident) {
+  return page.evaluate((id) => {
+    const c = document.querySelector(`article[data-incident="${id}"] canvas`);
+    if (!c) return -1;
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] < 80 && d[i + 1] < 80 && d[i + 2] < 80) n++;
+    return n;
+  }, incident);
+}
+
+async function main() {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true });
+  const ctxA = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const ctxB = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const pageA = await ctxA.newPage();
+  const pageB = await ctxB.newPage();
+  const foreign = [];
+  const pageErrors = [];
+  for (const p of [pageA, pageB]) {
+    p.on('request', (r) => { const u = new URL(r.url()); if (!['127.0.0.1', 'localhost'].includes(u.hostname) && u.protocol !== 'data:') foreign.push(r.url()); });
+    p.on('pageerror', (e) => pageErrors.push(String(e)));
+    p.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+  }
+  const ids = STREAMS.map((s) => s.incident);
+
+  try {
+    await check('the ED board page is served with its scripts and i18n', async () => {
+      const resp = await pageA.goto(`${URL_BASE}/console/ed.html`);
+      if (!resp.ok()) throw new Error(`HTTP ${resp.status()}`);
+      await pageA.waitForSelector('#login-form', { state: 'visible' });
+      return await pageA.evaluate(() => !!window.__edTest && !!window.EdEcg && document.title.length > 0);
+    });
+
+    await check('a wrong password is refused and the login stays up', async () => {
+      await pageA.fill('#login-user', process.env.GL_USER_A);
+      await pageA.fill('#login-password', 'not-the-password');
+      await pageA.click('#login-submit');
+      await pageA.waitForFunction(() => /EACCES|EAGAIN/.test(document.getElementById('login-error').textContent), null, { timeout: 10000 });
+      return await pageA.isVisible('#login');
+    });
+    await shot(pageA, 'login-refused');
+
+    await check('ED user A logs in and the board lists the inbound patients', async () => {
+      await login(pageA, process.env.GL_USER_A, process.env.GL_PASS_A);
+      await pageA.waitForFunction((want) => want.every((id) => window.__edTest.board().includes(id)), ids, { timeout: 10000 });
+      return true;
+    });
+    await check('vitals.subscribe (every patient bound for A) is accepted', async () => {
+      await pageA.waitForFunction(() => window.__edTest.subscribed(), null, { timeout: 5000 });
+      return true;
+    });
+    await check('each card shows an ETA countdown that counts down', async () => {
+      const read = () => pageA.evaluate((want) => want.map((id) => document.querySelector(`article[data-incident="${id}"] .eta-v`).textContent), ids);
+      // The server recomputes the ETA at every poll (5 s) from the unit's fix: a pair of
+      // readings across a poll may go up; one within a poll must go down.
+      const secs = (s) => { const m = /^(\d+):(\d\d)$/.exec(s); return m ? +m[1] * 60 + +m[2] : NaN; };
+      const seen = [];
+      for (let k = 0; k < 4; k++) {
+        const a = await read();
+        await pageA.waitForTimeout(1200);
+        const b = await read();
+        seen.push(`${a} -> ${b}`);
+        if (a.every((x, i) => secs(x) > 0 && secs(b[i]) < secs(x))) return true;
+      }
+      throw new Error(seen.join('; '));
+    });
+    await check('the case, age and sex from the crew\'s patient record are shown', async () => {
+      const txt = await pageA.evaluate((id) => document.querySelector(`article[data-incident="${id}"] .who`).textContent, STEMI);
+      if (!/62/.test(txt) || !/男|male/.test(txt) || !/胸痛|Chest pain/.test(txt)) throw new Error(txt);
+      return true;
+    });
+    if (LVO) {
+      await check('stroke scale results are listed', async () => {
+        const txt = await pageA.evaluate((id) => document.querySelector(`article[data-incident="${id}"] .scales`).textContent, LVO);
+        if (!/BE-FAST/.test(txt) || !/RACE/.test(txt)) throw new Error(txt);
+        return true;
+      });
+    }
+    await check('STEMI pre-alert with the cath lab button', () =>
+      pageA.isVisible(`article[data-incident="${STEMI}"] .prealert.stemi button.cath_lab_activated`));
+    if (LVO) {
+      await check('LVO pre-alert with the stroke team button', () =>
+        pageA.isVisible(`article[data-incident="${LVO}"] .prealert.lvo button.stroke_team_activated`));
+    }
+    await shot(pageA, 'board');
+
+    await check('ED user B (the other hospital) logs in to an empty board', async () => {
+      await login(pageB, process.env.GL_USER_B, process.env.GL_PASS_B);
+      await pageB.waitForTimeout(1500);
+      const board = await pageB.evaluate(() => window.__edTest.board());
+      if (board.length) throw new Error(`B lists ${board}`);
+      return await pageB.isVisible('#empty');
+    });
+
+    // The units stream; the boards watch.
+    const senders = Promise.all(STREAMS.map(runSender));
+    await pageA.waitForTimeout(Math.min(8000, SECONDS * 500));
+    await check('the relay streams both patients to A once the units send', async () => {
+      await pageA.waitForFunction((want) => want.every((id) => window.__edTest.streaming().includes(id)), ids, { timeout: 5000 });
+      return true;
+    });
+    await check('numerics arrive and are shown (HR, SpO2, RR, EtCO2)', async () => {
+      for (const id of ids) {
+        const v = await pageA.evaluate((i) => window.__edTest.vitals(i), id);
+        for (const code of [147842, 150456, 151562, 151708]) if (typeof v[code] !== 'number') throw new Error(`${id}: no ${code}`);
+        const hr = await pageA.evaluate((i) => document.querySelector(`article[data-incident="${i}"] .tile[data-code="147842"] .value`).textContent, id);
+        if (!/^\d+$/.test(hr)) throw new Error(`${id}: HR tile "${hr}"`);
+      }
+      return true;
+    });
+    const alarmed = STREAMS.find((s) => s.alarm);
+    if (alarmed) {
+      await check('HR > 120 and SpO2 < 90 are in the alarm colour, normal values are not', async () => {
+        const cls = await pageA.evaluate((i) => [...document.querySelectorAll(`article[data-incident="${i}"] .tile`)]
+          .map((t) => [t.dataset.code, t.classList.contains('alarm'), t.querySelector('.value').textContent]), alarmed.incident);
+        const v = await pageA.evaluate((i) => window.__edTest.vitals(i), alarmed.incident);
+        const get = (c) => cls.find((x) => x[0] === String(c));
+        // the tile is an alarm exactly when the value is outside the documented limits
+        const hrOut = v[147842] < 50 || v[147842] > 120;
+        const spo2Out = v[150456] < 90;
+        const rrOut = v[151562] < 8 || v[151562] > 30;
+        if (get(147842)[1] !== hrOut || get(150456)[1] !== spo2Out || get(151562)[1] !== rrOut) throw new Error(JSON.stringify({ cls, v }));
+        return hrOut && spo2Out;
+      });
+    }
+    await check('the 12-lead ECG is drawn on the canvas at 25 mm/s, 10 mm/mV (3.78 px/mm)', async () => {
+      const scale = await pageA.evaluate(() => [window.EdEcg.PX_PER_MM, window.EdEcg.MM_PER_S, window.EdEcg.MM_PER_MV]);
+      if (Math.abs(scale[0] - 3.7795) > 0.001 || scale[1] !== 25 || scale[2] !== 10) throw new Error(String(scale));
+      for (const id of ids) {
+        const ink = await inkPixels(pageA, id);
+        if (ink < 2000) throw new Error(`${id}: ${ink} ink pixels`);
+      }
+      return true;
+    });
+    await shot(pageA, 'streaming');
+    if (STREAMS.length) {
+      await pageA.evaluate((id) => document.querySelector(`article[data-incident="${id}"]`).scrollIntoView(), STREAMS[0].incident);
+      await pageA.locator(`article[data-incident="${STREAMS[0].incident}"] canvas`).screenshot({ path: path.join(ART, `ed-${String(++step).padStart(2, '0')}-ecg-${STREAMS[0].source}.png`) });
+    }
+
+    const results = await senders;
+    await pageA.waitForTimeout(1500);
+    for (let i = 0; i < STREAMS.length; i++) {
+      const s = STREAMS[i];
+      const r = results[i];
+      await check(`gl-ecg-sender (${s.source}, ${s.incident}) streamed ${SECONDS} s and printed its checksum`, () => {
+        if (r.code !== 0 || r.samples === null) throw new Error(`exit ${r.code}: ${r.out} ${r.err}`);
+        return r.samples > 0;
+      });
+      await check(`A's page got every sample of ${s.incident} (${s.source}): count and FNV-1a checksum equal the sender's`, async () => {
+        const got = await pageA.evaluate((id) => ({ samples: window.__edTest.samples(id), checksum: window.__edTest.checksum(id),
+          frames: window.__edTest.frames(id), gaps: window.__edTest.gaps(id), holes: window.__edTest.holes(id) }), s.incident);
+        if (got.samples !== r.samples || got.checksum !== r.checksum)
+          throw new Error(`page ${JSON.stringify(got)} vs sender ${r.samples} ${r.checksum}`);
+        return got.gaps === 0 && got.holes === 0;
+      });
+      await check(`B's page got nothing of ${s.incident}`, async () => {
+        const n = await pageB.evaluate((id) => window.__edTest.samples(id) + window.__edTest.frames(id), s.incident);
+        const v = await pageB.evaluate((id) => Object.keys(window.__edTest.vitals(id)).length, s.incident);
+        if (n || v) throw new Error(`${n} samples+frames, ${v} numerics`);
+        return !(await pageB.evaluate((id) => window.__edTest.board().includes(id), s.incident));
+      });
+    }
+    await check('when the frames stop, the strip says so (not shown as live)', async () => {
+      await pageA.waitForFunction((id) => document.querySelector(`article[data-incident="${id}"]`).classList.contains('ecg-quiet'), STEMI, { timeout: 6000 });
+      return true;
+    });
+    await check('an ecg.gap marker is drawn as a shaded gap on the strip', async () => {
+      // A marker as the relay sends it to a session that fell behind (this session did not fall
+      // behind, so it is handed to the page's event handler): 0.5 s, 1.5 s before the newest.
+      const rects = await pageA.evaluate(async (id) => {
+        const tr = window.__edTest.state.traces.get(id);
+        const before = window.__edTest.gaps(id);
+        window.__edTest.state.api.emit('ecg.gap', { event: 'ecg.gap', incident: id, vehicle: 'x',
+          first_sample_index: tr.newest - 1.5 * tr.fs, first_sample_ms: 0, samples: tr.fs / 2 });
+        await new Promise((r) => setTimeout(r, 300));
+        const c = document.querySelector(`article[data-incident="${id}"] canvas`);
+        return { n: window.__edTest.gaps(id) - before, rects: c._gapRects, mm: window.EdEcg.PX_PER_MM * 25 / 2 };
+      }, STEMI);
+      // two columns, each 0.5 s wide at 25 mm/s (12.5 mm = 47 px)
+      if (rects.n !== 1 || rects.rects.length !== 2 || rects.rects.some(([, w]) => Math.abs(w - rects.mm) > 1))
+        throw new Error(JSON.stringify(rects));
+      await pageA.locator(`article[data-incident="${STEMI}"] canvas`).screenshot({ path: path.join(ART, `ed-${String(++step).padStart(2, '0')}-ecg-gap.png`) });
+      return true;
+    });
+    await check('vitals.stats: the relay sent A what the page counted and dropped nothing', async () => {
+      const st = await pageA.evaluate(() => window.__edTest.state.api.request('vitals.stats'));
+      const frames = await pageA.evaluate((want) => want.reduce((a, id) => a + window.__edTest.frames(id), 0), ids);
+      if (st.frames_sent !== frames || st.frames_dropped !== 0) throw new Error(JSON.stringify(st) + ` page frames ${frames}`);
+      return true;
+    });
+    await check('B\'s relay counters are zero', async () => {
+      const st = await pageB.evaluate(() => window.__edTest.state.api.request('vitals.stats'));
+      if (st.frames_sent !== 0 || st.numerics_sent !== 0) throw new Error(JSON.stringify(st));
+      return true;
+    });
+    await shot(pageB, 'board-b-empty');
+
+    await check('"activate cath lab" records cath_lab_activated in the timeline', async () => {
+      await pageA.click(`article[data-incident="${STEMI}"] button.cath_lab_activated`);
+      await pageA.waitForSelector(`article[data-incident="${STEMI}"] .prealert.stemi .done`, { timeout: 8000 });
+      const tl = ctl('timeline', STEMI);
+      const e = tl.events.find((x) => x.kind === 'cath_lab_activated');
+      if (!e) throw new Error('no cath_lab_activated event');
+      return true;
+    });
+    if (LVO) {
+      await check('"activate stroke team" records stroke_team_activated in the timeline', async () => {
+        await pageA.click(`article[data-incident="${LVO}"] button.stroke_team_activated`);
+        await pageA.waitForSelector(`article[data-incident="${LVO}"] .prealert.lvo .done`, { timeout: 8000 });
+        return !!ctl('timeline', LVO).events.find((x) => x.kind === 'stroke_team_activated');
+      });
+    }
+    await shot(pageA, 'activated');
+    await check('"patient arrived" records a door event in the timeline', async () => {
+      await pageA.click(`article[data-incident="${STEMI}"] button.arrived`);
+      await pageA.waitForFunction((id) => /\d/.test(document.querySelector(`article[data-incident="${id}"] .door`)?.textContent || ''), STEMI, { timeout: 8000 });
+      return !!ctl('timeline', STEMI).events.find((x) => x.kind === 'door');
+    });
+    await shot(pageA, 'arrived');
+
+    await check('the language switch shows the board in English', async () => {
+      await pageA.click('header button.lang');
+      await pageA.waitForFunction(() => document.title === 'ED arrivals board', null, { timeout: 3000 });
+      const txt = await pageA.textContent('#board');
+      return /HR/.test(txt) && /Cath lab activated/.test(txt);
+    });
+    await shot(pageA, 'english');
+
+    await check('no request left 127.0.0.1', () => foreign.length === 0 || (() => { throw new Error(foreign.join(' ')); })());
+    await check('no script errors on either page', () => pageErrors.length === 0 || (() => { throw new Error(pageErrors.join(' | ')); })());
+  } catch (e) {
+    nok('the ED browser test ran to the end', String(e.message || e));
+  } finally {
+    await browser.close();
+  }
+  console.log(`# ed.test.js: ${passed} passed, ${failed} failed`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+main();

@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void set_time(json_t *o, const char *key, int64_t ms)
@@ -179,6 +180,15 @@ static json_t *op_call_new(api_t *a, json_t *req, json_t *id, int64_t now)
     in.caller = json_string_value(json_object_get(req, "caller"));
     in.address = json_string_value(json_object_get(req, "address"));
     in.notes = json_string_value(json_object_get(req, "notes"));
+    in.triage = json_object_get(req, "triage");
+    if (in.triage) {
+        char *text = json_is_object(in.triage) ? json_dumps(in.triage, JSON_COMPACT) : NULL;
+        size_t len = text ? strlen(text) : 0;
+        free(text);
+        if (!json_is_object(in.triage) || len > 4000)
+            return api_error(id, GL_EINVAL, "\"triage\" must be a JSON object of at most 4000 "
+                                            "bytes");
+    }
     incident_t *inc;
     char err[160];
     int rc = dispatch_call_new(a->d, &in, now, &inc, err, sizeof err);
@@ -291,12 +301,28 @@ static json_t *op_coverage(api_t *a, json_t *req, json_t *id)
                                         pt.best_us == GRAPH_COST_INF ? NULL
                                                                      : json_real((double)pt.best_us / 1e6)));
     }
+    json_t *detail = json_is_true(json_object_get(req, "points")) ? json_array() : NULL;
+    for (size_t i = 0; detail && i < roads_demand_count(roads); i++) {
+        coverage_point_t pt;
+        const coverage_demand_t *dm = roads_demand_point(roads, i);
+        if (coverage_point(cov, i, &pt) != 0)
+            continue;
+        json_array_append_new(
+            detail, json_pack("{s:s,s:f,s:f,s:I,s:s,s:b,s:o?}", "name", roads_demand_name(roads, i),
+                              "lat", dm->lat, "lon", dm->lon, "population",
+                              (json_int_t)dm->population, "area", coverage_area_name(dm->area),
+                              "covered", pt.covered, "best_eta_s",
+                              pt.best_us == GRAPH_COST_INF ? NULL
+                                                           : json_real((double)pt.best_us / 1e6)));
+    }
     json_t *o = json_pack("{s:f,s:I,s:I,s:i,s:i,s:i,s:{s:o,s:o},s:o}", "share", r.share, "covered",
                           (json_int_t)r.covered, "total", (json_int_t)r.total, "points",
                           (int)r.n_points, "points_covered", (int)r.n_covered, "units",
                           (int)r.n_units, "areas", "town", area_json(&r, COVERAGE_AREA_TOWN),
                           "countryside", area_json(&r, COVERAGE_AREA_COUNTRYSIDE), "uncovered",
                           uncovered);
+    if (detail)
+        json_object_set_new(o, "points_detail", detail);
     const char *what_if = json_string_value(json_object_get(req, "what_if"));
     if (what_if) {
         vehicle_t *v = fleet_find(dispatch_fleet(a->d), what_if);
@@ -495,8 +521,10 @@ json_t *api_handle(api_t *a, json_t *req, const char *actor, int *subscribe)
     } else if (!strcmp(op, "subscribe")) {
         *subscribe = 1;
         reply = ok(id, json_object());
-    } else if ((reply = api_roads_handle(a, op, req, id, actor)) != NULL) {
-        /* road.close, road.slow, road.open, roads.closures (api_roads.c) */
+    } else if ((reply = api_roads_handle(a, op, req, id, actor)) != NULL ||
+               (reply = api_map_handle(a, op, req, id)) != NULL) {
+        /* road.close/slow/open, roads.closures (api_roads.c); map.*, route, places.search
+         * (api_map.c) */
     } else {
         reply = api_error(id, GL_EINVAL, "unknown op");
     }

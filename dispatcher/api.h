@@ -45,6 +45,9 @@ json_t *api_handle(api_t *a, json_t *req, const char *actor, int *subscribe);
  */
 json_t *api_inbound(api_t *a, const char *hospital, json_t *id, int64_t now_ms);
 
+/* map.layers, map.roads, route and places.search (api_map.c); NULL for any other op. */
+json_t *api_map_handle(api_t *a, const char *op, json_t *req, json_t *id);
+
 /* An error reply {"id":id,"ok":false,"error":{"code":..,"message":..}}. */
 json_t *api_error(json_t *id, int code, const char *message);
 

@@ -577,6 +577,69 @@ static int load_hospitals(PGconn *c, dispatch_t *d)
     return rc;
 }
 
+/*
+ * The gazetteer (places.h): every named place of the import, the stations and the hospitals.
+ * Pinyin initials come from places.initials when the import computed them (migration 010);
+ * a database without that column still gives substring search. A failure leaves the gazetteer
+ * empty, logged: dispatch does not need it.
+ */
+static void load_places(PGconn *c, dispatch_t *d)
+{
+    PGresult *col = query(c,
+                          "SELECT count(*) FROM information_schema.columns WHERE table_name = "
+                          "'places' AND column_name = 'initials'",
+                          "looking for places.initials");
+    int has_initials = col && num(col, 0, 0) > 0;
+    PQclear(col);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT id, name, place, ST_Y(geom::geometry), ST_X(geom::geometry), "
+             "coalesce(population, -1), %s FROM places "
+             "UNION ALL SELECT id, coalesce(name, id), 'station', ST_Y(geom::geometry), "
+             "ST_X(geom::geometry), -1, NULL FROM stations ORDER BY 1",
+             has_initials ? "initials" : "NULL");
+    PGresult *r = query(c, sql, "loading places");
+    places_t *p = places_new();
+    if (!r || !p) {
+        PQclear(r);
+        places_free(p);
+        return;
+    }
+    size_t n = (size_t)PQntuples(r), skipped = 0;
+    for (size_t i = 0; i < n; i++) {
+        place_t pl;
+        memset(&pl, 0, sizeof pl);
+        int row = (int)i;
+        gl_utf8_copy(pl.id, sizeof pl.id, val(r, row, 0));
+        gl_utf8_copy(pl.name, sizeof pl.name, val(r, row, 1));
+        gl_utf8_copy(pl.kind, sizeof pl.kind, val(r, row, 2));
+        pl.lat = strtod(val(r, row, 3), NULL);
+        pl.lon = strtod(val(r, row, 4), NULL);
+        pl.population = num(r, row, 5);
+        if (val(r, row, 6))
+            gl_utf8_copy(pl.initials, sizeof pl.initials, val(r, row, 6));
+        if (places_add(p, &pl) != 0)
+            skipped++;
+    }
+    PQclear(r);
+    size_t nh;
+    const hospital_t *h = dispatch_hospitals(d, &nh);
+    for (size_t i = 0; i < nh; i++) {
+        place_t pl;
+        memset(&pl, 0, sizeof pl);
+        gl_utf8_copy(pl.id, sizeof pl.id, h[i].id);
+        gl_utf8_copy(pl.name, sizeof pl.name, h[i].name);
+        snprintf(pl.kind, sizeof pl.kind, "hospital");
+        pl.lat = h[i].lat;
+        pl.lon = h[i].lon;
+        pl.population = -1;
+        places_add(p, &pl);
+    }
+    LOG_INFO("db", "gazetteer: %zu places, stations and hospitals (%zu skipped)%s",
+             places_count(p), skipped, has_initials ? "" : "; no pinyin initials");
+    dispatch_set_places(d, p);
+}
+
 int db_load(const char *conninfo, const char *schema_dir, int wait_s, dispatch_t *d,
             uint64_t *applied_lsn)
 {
@@ -604,6 +667,8 @@ int db_load(const char *conninfo, const char *schema_dir, int wait_s, dispatch_t
         rc = load_closures(c, d);
     if (!rc)
         rc = load_hospitals(c, d);
+    if (!rc)
+        load_places(c, d);
     if (!rc)
         rc = load_vehicles(c, d);
     if (!rc)

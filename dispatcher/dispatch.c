@@ -34,6 +34,7 @@ struct dispatch {
     size_t nmetrics;
     hospital_t *hospitals;
     size_t nhospitals;
+    places_t *places;               /* the gazetteer; NULL until loaded */
     struct {                        /* journal op types of other modules (dispatch_register_op) */
         char type[16];
         int (*apply)(void *ctx, json_t *op);
@@ -71,7 +72,19 @@ void dispatch_free(dispatch_t *d)
     incident_table_free(d->incidents);
     free(d->metrics);
     free(d->hospitals);
+    places_free(d->places);
     free(d);
+}
+
+void dispatch_set_places(dispatch_t *d, places_t *p)
+{
+    places_free(d->places);
+    d->places = p;
+}
+
+const places_t *dispatch_places(const dispatch_t *d)
+{
+    return d->places;
 }
 
 int dispatch_set_hospitals(dispatch_t *d, const hospital_t *h, size_t n)
@@ -628,10 +641,11 @@ int dispatch_call_new(dispatch_t *d, const call_input_t *in, int64_t now_ms, inc
     if (in->ringing_ms)
         ops_add(ops, event_op(&tmp, seq++, in->ringing_ms, "call_ringing",
                                             "operator", NULL, NULL));
-    ops_add(ops, event_op(&tmp, seq, now_ms, "call_received", "operator", NULL,
-                                        json_pack("{s:s,s:i}", "complaint",
-                                                  complaint_name(in->complaint), "priority",
-                                                  in->priority)));
+    json_t *received = json_pack("{s:s,s:i}", "complaint", complaint_name(in->complaint),
+                                 "priority", in->priority);
+    if (in->triage)
+        json_object_set(received, "triage", in->triage);
+    ops_add(ops, event_op(&tmp, seq, now_ms, "call_received", "operator", NULL, received));
     int rc = commit(d, ops);
     if (rc) {
         snprintf(err, errlen, "cannot record the call: %s", gl_strerror(rc));

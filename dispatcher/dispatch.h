@@ -19,6 +19,7 @@
 #include "incident.h"
 #include "journal.h"
 #include "matching.h"
+#include "places.h"
 #include "roads.h"
 
 #include <jansson.h>
@@ -91,6 +92,8 @@ typedef struct call_input {
     int64_t onset_ms;            /* 0 = unknown */
     int64_t ringing_ms;          /* when the phone rang, 0 = unknown (the call answer metric) */
     const char *caller, *address, *notes; /* may be NULL */
+    json_t *triage;              /* the structured questions and answers (borrowed), or NULL:
+                                    kept in the call_received event */
 } call_input_t;
 
 /* A unit's clock further than this from the dispatcher's is not trusted: its timestamps are
@@ -120,6 +123,10 @@ void dispatch_free(dispatch_t *d);
 
 /* Sets the journal (borrowed) that live changes are appended to; NULL until it is open. */
 void dispatch_set_journal(dispatch_t *d, journal_t *j);
+
+/* Sets the gazetteer (ownership taken; NULL for none). */
+void dispatch_set_places(dispatch_t *d, places_t *p);
+const places_t *dispatch_places(const dispatch_t *d);
 
 /* Sets the hospitals patients may be taken to (copied). Returns 0 or GL_ENOMEM. */
 int dispatch_set_hospitals(dispatch_t *d, const hospital_t *h, size_t n);

@@ -10,6 +10,7 @@
 #include "text.h"
 #include "timeutil.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -67,6 +68,7 @@ struct roads {
     char (*station_ids)[40];
     size_t nstations;
     char (*names)[64];      /* demand point names */
+    coverage_demand_t *demand; /* and the points themselves (map layer) */
     size_t nnames;
 };
 
@@ -120,6 +122,7 @@ void roads_free(roads_t *r)
     free(r->stations);
     free(r->station_ids);
     free(r->names);
+    free(r->demand);
     ch_free(r->ch);
     snap_free(r->snap);
     graph_free(r->g);
@@ -352,13 +355,17 @@ int roads_set_demand(roads_t *r, const coverage_demand_t *demand, const char *co
     route_pos_t *st = calloc(nstations ? nstations : 1, sizeof *st);
     char(*sid)[40] = calloc(nstations ? nstations : 1, sizeof *sid);
     char(*nm)[64] = calloc(n ? n : 1, sizeof *nm);
-    if (!st || !sid || !nm) {
+    coverage_demand_t *dm = malloc((n ? n : 1) * sizeof *dm);
+    if (!st || !sid || !nm || !dm) {
         coverage_free(cov);
         free(st);
         free(sid);
         free(nm);
+        free(dm);
         return GL_ENOMEM;
     }
+    if (n)
+        memcpy(dm, demand, n * sizeof *dm);
     for (size_t i = 0; i < n; i++)
         gl_utf8_copy(nm[i], sizeof nm[i], names ? names[i] : "");
     size_t k = 0;
@@ -373,6 +380,8 @@ int roads_set_demand(roads_t *r, const coverage_demand_t *demand, const char *co
     free(r->stations);
     free(r->station_ids);
     free(r->names);
+    free(r->demand);
+    r->demand = dm;
     r->cov = cov;
     r->stations = st;
     r->station_ids = sid;
@@ -382,6 +391,16 @@ int roads_set_demand(roads_t *r, const coverage_demand_t *demand, const char *co
     for (size_t i = 0; i < r->nunits; i++)
         r->units[i].counted = 0; /* counted again as they are next placed */
     return 0;
+}
+
+const coverage_demand_t *roads_demand_point(const roads_t *r, size_t i)
+{
+    return i < r->nnames ? &r->demand[i] : NULL;
+}
+
+size_t roads_demand_count(const roads_t *r)
+{
+    return r ? r->nnames : 0;
 }
 
 const char *roads_demand_name(const roads_t *r, size_t i)
@@ -737,4 +756,130 @@ int roads_route_closures(roads_t *r, double lat, double lon, const uint32_t *slo
     if (rc == 0)
         rc = explain_on(r, r->g, r->bws, &hit.pos, slots, n, out, 0);
     return rc;
+}
+
+/* ---- one route's geometry ----------------------------------------------------------------- */
+
+static void pos_point(const graph_t *g, const route_pos_t *p, double *lat, double *lon)
+{
+    if (p->arc == GRAPH_NONE) {
+        *lat = g->lat[p->vertex];
+        *lon = g->lon[p->vertex];
+        return;
+    }
+    uint32_t t = g->arc_tail[p->arc], h = g->arc_head[p->arc];
+    *lat = g->lat[t] + (g->lat[h] - g->lat[t]) * p->frac;
+    *lon = g->lon[t] + (g->lon[h] - g->lon[t]) * p->frac;
+}
+
+/* Length of the part of the position's arc between the position and one end. */
+static double part_length(const graph_t *g, const route_pos_t *p, int to_head)
+{
+    if (p->arc == GRAPH_NONE)
+        return 0;
+    return g->arc_length_m[p->arc] * (to_head ? 1 - p->frac : p->frac);
+}
+
+int roads_path(roads_t *r, double lat1, double lon1, double lat2, double lon2, double *travel_s,
+               double *length_m, double **pts, size_t *npts)
+{
+    snap_hit_t a, b;
+    if (snap_point(r->snap, lat1, lon1, ROADS_SNAP_M, &a) != 0 ||
+        snap_point(r->snap, lat2, lon2, ROADS_SNAP_M, &b) != 0)
+        return GL_ENOENT;
+    const graph_t *g = cost_graph(r);
+    route_pos_t pa = usable_pos(r, &a.pos), pb = usable_pos(r, &b.pos);
+    double *out = malloc(2 * sizeof *out * 2);
+    if (!out)
+        return GL_ENOMEM;
+    int64_t direct = route_pos_direct(g, &pa, &pb);
+    route_ws_t *ws = route_ws_new(g);
+    if (!ws) {
+        free(out);
+        return GL_ENOMEM;
+    }
+    route_seed_t dep[2], arr[2];
+    size_t nd = route_pos_departures(g, &pa, dep), na = route_pos_arrivals(g, &pb, arr);
+    uint32_t stop[2];
+    for (size_t i = 0; i < na; i++)
+        stop[i] = arr[i].vertex;
+    int rc = route_search(ws, 0, dep, nd, MAX_COST_US, stop, na);
+    int64_t best = GRAPH_COST_INF;
+    size_t bi = 0;
+    for (size_t i = 0; rc == 0 && i < na; i++) {
+        int64_t c = route_ws_cost(ws, arr[i].vertex);
+        if (c != GRAPH_COST_INF && c + arr[i].cost < best) {
+            best = c + arr[i].cost;
+            bi = i;
+        }
+    }
+    if (direct != GRAPH_COST_INF && direct <= best) {
+        /* along one road segment: from the one point to the other */
+        pos_point(g, &pa, &out[0], &out[1]);
+        pos_point(g, &pb, &out[2], &out[3]);
+        *npts = 2;
+        *travel_s = (double)direct / 1e6;
+        *length_m = fabs(part_length(g, &pa, 1) - part_length(g, &pb, 1));
+        route_ws_free(ws);
+        *pts = out;
+        return 0;
+    }
+    if (rc || best == GRAPH_COST_INF || best > MAX_COST_US) {
+        route_ws_free(ws);
+        free(out);
+        return GL_ENOENT;
+    }
+    /* Walk the parents back from the arrival vertex, then reverse. */
+    size_t cap = 64, n = 0;
+    double *v = malloc(cap * 2 * sizeof *v);
+    double len = 0;
+    uint32_t at = arr[bi].vertex;
+    while (v) {
+        if (n == cap) {
+            double *nv = realloc(v, (cap *= 2) * 2 * sizeof *nv);
+            if (!nv) {
+                free(v);
+                v = NULL;
+                break;
+            }
+            v = nv;
+        }
+        v[2 * n] = g->lat[at];
+        v[2 * n + 1] = g->lon[at];
+        n++;
+        uint32_t pa_arc = route_ws_parent_arc(ws, at);
+        if (pa_arc == GRAPH_NONE)
+            break;
+        len += g->arc_length_m[pa_arc];
+        at = g->arc_tail[pa_arc];
+    }
+    route_ws_free(ws);
+    free(out);
+    if (!v)
+        return GL_ENOMEM;
+    double *path = malloc((n + 2) * 2 * sizeof *path);
+    if (!path) {
+        free(v);
+        return GL_ENOMEM;
+    }
+    size_t k = 0;
+    pos_point(g, &pa, &path[0], &path[1]);
+    k++;
+    for (size_t i = n; i-- > 0; k++) {
+        path[2 * k] = v[2 * i];
+        path[2 * k + 1] = v[2 * i + 1];
+    }
+    pos_point(g, &pb, &path[2 * k], &path[2 * k + 1]);
+    k++;
+    free(v);
+    /* the partial arcs at both ends: from pa to the first vertex, from the last vertex to pb */
+    if (pa.arc != GRAPH_NONE)
+        len += part_length(g, &pa, at == g->arc_head[pa.arc]);
+    if (pb.arc != GRAPH_NONE)
+        len += part_length(g, &pb, arr[bi].vertex != g->arc_tail[pb.arc]);
+    *pts = path;
+    *npts = k;
+    *travel_s = (double)best / 1e6;
+    *length_m = len;
+    return 0;
 }

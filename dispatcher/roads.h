@@ -87,6 +87,10 @@ int roads_set_demand(roads_t *r, const coverage_demand_t *demand, const char *co
                      size_t n, const double *station_lat, const double *station_lon,
                      const char *const *station_ids, size_t nstations);
 
+/* Demand point i as given to roads_set_demand (NULL beyond the last), and how many there are. */
+const coverage_demand_t *roads_demand_point(const roads_t *r, size_t i);
+size_t roads_demand_count(const roads_t *r);
+
 /* Name of demand point i / id of move-up station i (as given to roads_set_demand). */
 const char *roads_demand_name(const roads_t *r, size_t i);
 const char *roads_station_id(const roads_t *r, size_t i);
@@ -147,6 +151,15 @@ int roads_hierarchy_current(const roads_t *r);
 /* Builds the hierarchy for the current closures now, on this thread (tests, tools). Returns 0,
  * GL_ENOMEM or GL_EINVAL. */
 int roads_rebuild_now(roads_t *r);
+
+/*
+ * The road route from one point to another over the costs in force (closures included): the
+ * travel time, its length, and the polyline from the first point's snapped position through the
+ * vertices passed to the second's (lat/lon pairs in *pts, malloc'd, *npts points). Returns 0,
+ * GL_ENOENT (a point off the network, or no route within ROADS_MAX_ETA_S) or GL_ENOMEM.
+ */
+int roads_path(roads_t *r, double lat1, double lon1, double lat2, double lon2, double *travel_s,
+               double *length_m, double **pts, size_t *npts);
 
 /* The closures on one unit's road (roads_route_closures). */
 typedef struct roads_closure_hits {

@@ -155,6 +155,63 @@ before = {x["vehicle"]: x["eta_s"] for x in json.load(open(sys.argv[2]))["candid
 named = any(k["id"] == sys.argv[3] and k["kind"] == "slow" for x in c for k in x["closures"])
 sys.exit(0 if named and all(x["eta_s"] >= before.get(x["vehicle"], 0) - 0.05 for x in c) else 1)
 PY
+# ---- what the console's map draws and searches, on the same real graph ------------------------
+api() { python3 "$root/tests/integration/api_call.py" $WSPORT "$(cat "$var/api-token")" "$@"; }
+api map.layers >"$art/layers.json"
+check "map.layers: the imported hospitals and stations, and the graph's bounds" python3 - "$art/layers.json" \
+    "$(q 'SELECT count(*) FROM hospitals')" "$(q 'SELECT count(*) FROM stations')" "$slat" "$slon" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["result"]
+s, w, n, e = r["bounds"]
+lat, lon = float(sys.argv[4]), float(sys.argv[5])
+sys.exit(0 if len(r["hospitals"]) == int(sys.argv[2]) and len(r["stations"]) == int(sys.argv[3])
+          and s < lat < n and w < lon < e else 1)
+PY
+nways=$(q "SELECT count(*) FROM ways WHERE cost_s > 0 OR reverse_cost_s > 0")
+api map.roads '{"max": 400000}' >"$art/roads_all.json"
+box=$(python3 -c "print(f'{$slat - 0.01}, {$slon - 0.01}, {$slat + 0.01}, {$slon + 0.01}')")
+api map.roads "{\"bbox\": [$box]}" >"$art/roads_box.json"
+api map.roads '{"max": 10}' >"$art/roads_10.json"
+check "map.roads: every road once (two-way roads once: between half and all of the $nways ways), a box fewer, max honoured" \
+    python3 - "$art" "$nways" <<'PY'
+import json, sys
+art, nways = sys.argv[1], int(sys.argv[2])
+a = json.load(open(f"{art}/roads_all.json"))["result"]
+b = json.load(open(f"{art}/roads_box.json"))["result"]
+t = json.load(open(f"{art}/roads_10.json"))["result"]
+print(a["total"], b["total"], len(t["segments"]), t["truncated"])
+sys.exit(0 if nways / 2 <= a["total"] <= nways and len(a["segments"]) == a["total"] and not a["truncated"]
+          and 0 < b["total"] < a["total"] and len(t["segments"]) == 10 and t["truncated"] else 1)
+PY
+ctl assign "$inc" "$best" >/dev/null
+api route "{\"incident\":\"$inc\"}" >"$art/route.json"
+ctl candidates "$inc" >"$art/cand_route.json" 2>/dev/null
+check "route: $best's road to the scene, from the unit to the scene, by road" python3 - "$art/route.json" "$blat" "$blon" "$slat" "$slon" <<'PY'
+import json, math, sys
+r = json.load(open(sys.argv[1]))["result"]
+blat, blon, slat, slon = map(float, sys.argv[2:6])
+def m(a, b, c, d):
+    return 6371008.8 * math.hypot(math.radians(c - a), math.radians(d - b) * math.cos(math.radians(a)))
+p = r["path"]
+print(r["eta_method"], r["to"], len(p), round(r["eta_s"], 1), round(r["distance_m"]))
+sys.exit(0 if r["eta_method"] == "road" and r["to"] == "scene" and len(p) >= 3
+          and m(p[0][0], p[0][1], blat, blon) < 50 and m(p[-1][0], p[-1][1], slat, slon) < 50
+          and r["distance_m"] >= m(blat, blon, slat, slon) - 1 else 1)
+PY
+check "route: its travel time equals the road ETA the unit was recommended with (slowdown included)" \
+    python3 - "$art/route.json" "$art/cand_slow.json" "$best" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["result"]
+c = [x for x in json.load(open(sys.argv[2]))["candidates"] if x["vehicle"] == sys.argv[3]]
+print(r["eta_s"], c[0]["eta_s"] if c else None)
+sys.exit(0 if c and abs(r["eta_s"] - c[0]["eta_s"]) < 1.0 else 1)
+PY
+pname=$(q "SELECT name FROM places WHERE char_length(name) >= 2 ORDER BY coalesce(population, 0) DESC, id LIMIT 1")
+psub=$(python3 -c "import sys; print(sys.argv[1][:2])" "$pname")
+api places.search "{\"q\":\"$psub\",\"limit\":50}" >"$art/search.json"
+check "places.search: '$psub' finds the imported place $pname" \
+    bash -c "py \"'$pname' in [p['name'] for p in r['result']['places']]\" <'$art/search.json' | grep -q True"
+
 kill -TERM "$dpid"
 wait "$dpid"
 check "SIGTERM: the dispatcher exits 0" [ $? -eq 0 ]

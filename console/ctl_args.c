@@ -67,6 +67,13 @@ const char ctl_usage[] =
     "                               slow a road down: its travel times x F (F > 1)\n"
     "  road open CLOSURE            reopen a closure or slowdown (its id, RC...)\n"
     "  road list                    the active closures and slowdowns\n"
+    "  hospital status HOSPITAL [--cath-lab-ready yes|no] [--ct-ready yes|no]\n"
+    "                  [--diversion on|off]\n"
+    "                               set a hospital's readiness or diversion (at least one);\n"
+    "                               patients on their way there are re-routed if need be\n"
+    "  destination INCIDENT [--hospital ID --reason TEXT]\n"
+    "                               choose again where the patient goes; with --hospital,\n"
+    "                               the operator's choice (the reason is required)\n"
     "  clocks INCIDENT              golden-time clocks: state, elapsed, target, remaining\n"
     "  fleet                        every vehicle with its status and last position\n"
     "  stats                        dispatcher counters\n"
@@ -81,7 +88,8 @@ const char ctl_usage[] =
     "  KIND is chest_pain, stroke, trauma, obstetric, newborn or other.\n"
     "  EVENT is call_ringing, first_medical_contact, first_ecg, ecg_transmitted,\n"
     "  stemi_confirmed, diagnosis, stroke_scale, lvo_suspected, left_scene, door, handover,\n"
-    "  door_out, ct, needle, puncture, wire, cath_lab_activated or stroke_team_activated\n"
+    "  door_out, ct, needle, puncture, wire, cath_lab_activated, stroke_team_activated or\n"
+    "  patient (the crew's record: --detail '{\"age\":62,\"sex\":\"M\",\"triage\":\"1\"}')\n"
     "  (docs/golden-time.md). Times without an offset are read in this machine's zone.\n"
     "\n"
     "global options:\n"
@@ -119,6 +127,8 @@ enum cmd {
     CMD_ROAD_SLOW,
     CMD_ROAD_OPEN,
     CMD_ROAD_LIST,
+    CMD_HOSPITAL_STATUS,
+    CMD_DESTINATION,
 };
 
 #define BIT(c) (1u << (c))
@@ -162,6 +172,9 @@ enum opt_id {
     O_MINUTES,
     O_UNTIL,
     O_FORWARD,
+    O_CATH_LAB_READY,
+    O_CT_READY,
+    O_DIVERSION,
     O__COUNT
 };
 
@@ -187,7 +200,9 @@ static const struct opt {
     [O_CALLER] = {"caller", 1, BIT(CMD_CALL_NEW)},
     [O_ADDRESS] = {"address", 1, BIT(CMD_CALL_NEW)},
     [O_NOTES] = {"notes", 1, BIT(CMD_CALL_NEW)},
-    [O_REASON] = {"reason", 1, BIT(CMD_CANCEL) | BIT(CMD_ROAD_CLOSE) | BIT(CMD_ROAD_SLOW)},
+    [O_REASON] = {"reason", 1,
+                  BIT(CMD_CANCEL) | BIT(CMD_ROAD_CLOSE) | BIT(CMD_ROAD_SLOW) |
+                      BIT(CMD_DESTINATION)},
     [O_ALL] = {"all", 0, BIT(CMD_INCIDENTS)},
     [O_COUNT] = {"count", 1, BIT(CMD_WATCH)},
     [O_KIND] = {"kind", 1, BIT(CMD_VEHICLE_ADD)},
@@ -197,13 +212,16 @@ static const struct opt {
     [O_KEY_FILE] = {"key-file", 1, BIT(CMD_VEHICLE_ADD)},
     [O_WHAT_IF] = {"what-if", 1, BIT(CMD_COVERAGE)},
     [O_ROLE] = {"role", 1, BIT(CMD_USER_ADD)},
-    [O_HOSPITAL] = {"hospital", 1, BIT(CMD_USER_ADD)},
+    [O_HOSPITAL] = {"hospital", 1, BIT(CMD_USER_ADD) | BIT(CMD_DESTINATION)},
     [O_WAY] = {"way", 1, BIT(CMD_ROAD_CLOSE) | BIT(CMD_ROAD_SLOW)},
     [O_LINE] = {"line", 1, BIT(CMD_ROAD_CLOSE) | BIT(CMD_ROAD_SLOW)},
     [O_FACTOR] = {"factor", 1, BIT(CMD_ROAD_SLOW)},
     [O_MINUTES] = {"minutes", 1, BIT(CMD_ROAD_CLOSE) | BIT(CMD_ROAD_SLOW)},
     [O_UNTIL] = {"until", 1, BIT(CMD_ROAD_CLOSE) | BIT(CMD_ROAD_SLOW)},
     [O_FORWARD] = {"forward", 0, BIT(CMD_ROAD_CLOSE) | BIT(CMD_ROAD_SLOW)},
+    [O_CATH_LAB_READY] = {"cath-lab-ready", 1, BIT(CMD_HOSPITAL_STATUS)},
+    [O_CT_READY] = {"ct-ready", 1, BIT(CMD_HOSPITAL_STATUS)},
+    [O_DIVERSION] = {"diversion", 1, BIT(CMD_HOSPITAL_STATUS)},
     [O_AT] = {"at", 1, BIT(CMD_EVENT)},
     [O_DETAIL] = {"detail", 1, BIT(CMD_EVENT)},
 };
@@ -235,6 +253,8 @@ static const struct cmd_def {
     {CMD_ROAD_SLOW, "road", "slow", "road.slow", 0, {NULL, NULL}},
     {CMD_ROAD_OPEN, "road", "open", "road.open", 1, {"CLOSURE", NULL}},
     {CMD_ROAD_LIST, "road", "list", "roads.closures", 0, {NULL, NULL}},
+    {CMD_HOSPITAL_STATUS, "hospital", "status", "hospital.status", 1, {"HOSPITAL", NULL}},
+    {CMD_DESTINATION, "destination", NULL, "destination", 1, {"INCIDENT", NULL}},
 };
 
 static const char *const complaints[] = {"chest_pain", "stroke",  "trauma",
@@ -260,6 +280,7 @@ static const char *const event_kinds[] = {
     "cath_lab_activated",
     "stroke_team_activated",
     "diagnosis",
+    "patient",
 };
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -318,6 +339,18 @@ static int valid_vehicle(const char *s)
         return 0;
     for (size_t i = 0; i < n; i++)
         if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+            return 0;
+    return 1;
+}
+
+/* Hospital ids as the dispatcher stores them (dispatcher/auth.h): 1-32 of A-Z a-z 0-9 . _ : / -. */
+static int valid_hospital(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 32)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr("._:/-", s[i]))
             return 0;
     return 1;
 }
@@ -560,11 +593,7 @@ static int build_user_add(json_t *req, const char *const *pos, const char *const
     if (!known)
         return fail(err, errlen, "user add needs --role call_taker, dispatcher, supervisor, ed, "
                                  "crew or admin");
-    n = hosp ? strlen(hosp) : 0;
-    ok = !hosp || (n > 0 && n <= 32);
-    for (size_t i = 0; ok && i < n; i++)
-        ok = isalnum((unsigned char)hosp[i]) || strchr("._:/-", hosp[i]);
-    if (!ok)
+    if (hosp && !valid_hospital(hosp))
         return fail(err, errlen, "--hospital %s: not a hospital id", hosp);
     if (!strcmp(role, "ed") && !hosp)
         return fail(err, errlen, "an ed user needs --hospital");
@@ -645,6 +674,59 @@ static int build_road_mark(json_t *req, const char *const *ov, int slow, char *e
     return 0;
 }
 
+/*
+ * One switch of hospital status: `val` must be `yes_word` or `no_word` (the words an operator
+ * says: yes/no for readiness, on/off for diversion); sets key to true or false. Absent: nothing.
+ */
+static int set_switch(json_t *req, const char *key, const char *opt, const char *val,
+                      const char *yes_word, const char *no_word, char *err, size_t errlen)
+{
+    if (!val)
+        return 0;
+    if (strcmp(val, yes_word) && strcmp(val, no_word))
+        return fail(err, errlen, "--%s %s: say %s or %s", opt, val, yes_word, no_word);
+    json_object_set_new(req, key, json_boolean(!strcmp(val, yes_word)));
+    return 0;
+}
+
+/* hospital status HOSPITAL: at least one of the three switches. */
+static int build_hospital_status(json_t *req, const char *const *pos, const char *const *ov,
+                                 char *err, size_t errlen)
+{
+    if (!valid_hospital(pos[0]))
+        return fail(err, errlen, "%s: not a hospital id (like H1)", pos[0]);
+    if (!ov[O_CATH_LAB_READY] && !ov[O_CT_READY] && !ov[O_DIVERSION])
+        return fail(err, errlen, "hospital status needs at least one of --cath-lab-ready yes|no, "
+                                 "--ct-ready yes|no and --diversion on|off");
+    json_object_set_new(req, "hospital", json_string(pos[0]));
+    if (set_switch(req, "cath_lab_ready", "cath-lab-ready", ov[O_CATH_LAB_READY], "yes", "no",
+                   err, errlen) ||
+        set_switch(req, "ct_ready", "ct-ready", ov[O_CT_READY], "yes", "no", err, errlen) ||
+        set_switch(req, "on_diversion", "diversion", ov[O_DIVERSION], "on", "off", err, errlen))
+        return GL_EINVAL;
+    return 0;
+}
+
+/* destination INCIDENT: the dispatcher chooses; with --hospital, the operator's choice, which
+ * the dispatcher refuses without a reason (checked here first, before anything is sent). */
+static int build_destination(json_t *req, const char *const *pos, const char *const *ov,
+                             char *err, size_t errlen)
+{
+    json_object_set_new(req, "incident", json_string(pos[0]));
+    if (!ov[O_HOSPITAL]) {
+        if (ov[O_REASON])
+            return fail(err, errlen, "--reason goes with --hospital (an override); without it "
+                                     "the dispatcher chooses");
+        return 0;
+    }
+    if (!valid_hospital(ov[O_HOSPITAL]))
+        return fail(err, errlen, "--hospital %s: not a hospital id", ov[O_HOSPITAL]);
+    if (!ov[O_REASON])
+        return fail(err, errlen, "--hospital overrides the rules and needs --reason TEXT");
+    json_object_set_new(req, "hospital", json_string(ov[O_HOSPITAL]));
+    return set_text(req, "reason", "reason", ov[O_REASON], err, errlen);
+}
+
 static int build_request(const struct cmd_def *c, const char *const *pos, const char *const *ov,
                          ctl_args_t *out, char *err, size_t errlen)
 {
@@ -680,6 +762,10 @@ static int build_request(const struct cmd_def *c, const char *const *pos, const 
         return 0;
     case CMD_ROAD_LIST:
         return 0;
+    case CMD_HOSPITAL_STATUS:
+        return build_hospital_status(req, pos, ov, err, errlen);
+    case CMD_DESTINATION:
+        return build_destination(req, pos, ov, err, errlen);
     case CMD_ASSIGN:
         json_object_set_new(req, "incident", json_string(pos[0]));
         json_object_set_new(req, "vehicle", json_string(pos[1]));

@@ -540,7 +540,8 @@ int ctl_format_table(FILE *out, const char *op, const json_t *result, const char
         rc = print_incidents(out, json_object_get(result, "incidents"));
     } else if (strcmp(op, "fleet") == 0) {
         rc = print_fleet(out, json_object_get(result, "vehicles"));
-    } else if (strcmp(op, "event.add") == 0) {
+    } else if (strcmp(op, "event.add") == 0 || strcmp(op, "destination") == 0) {
+        /* destination answers like event.add: the incident and its new destination event */
         rc = print_event_added(out, result);
     } else if (strcmp(op, "clocks") == 0) {
         rc = print_clocks(out, result);

@@ -3,18 +3,26 @@
 # graph with ambulance travel times, and the places, hospitals and ambulance stations.
 #
 #   deploy/import-osm.sh FILE.osm.pbf|FILE.osm [--bbox minlon,minlat,maxlon,maxlat] [--db NAME]
+#                        [--town-polygon FILE.geojson]
 #
 # Steps: osmium clips the extract to the bbox (whole ways kept) and writes OSM XML for
 # osm2pgrouting, which builds the graph (ways, ways_vertices_pgr, configuration) in a staging
 # schema; deploy/osm/import.sql then costs every edge from deploy/osm/speeds.conf (cost_s and
 # reverse_cost_s in seconds, -1 = closed: one-way streets and undrivable classes), swaps the new
-# graph in for the old one, and upserts places, hospitals and stations (rows the operator edited
-# are left alone). One transaction: a failed import leaves the previous state. Running it twice
-# on the same input changes nothing. Turn restrictions are not imported.
+# graph in for the old one, and upserts places (with the pinyin initials of their names, from
+# deploy/osm/pinyin_initials.py), hospitals and stations (rows the operator edited are left
+# alone). One transaction: a failed import leaves the previous state. Running it twice on the
+# same input changes nothing. Turn restrictions are not imported.
 #
 # The database (default GOLDLINE_PG_DB, else goldline) is created by `deploy/pg.sh start` when
 # missing, and deploy/schema/*.sql migrations it lacks are applied first, exactly as the
 # dispatcher does (schema_migrations, name order, one transaction each).
+#
+# --town-polygon: the area class of every imported place (the 15 min town / 30 min countryside
+# limit of the golden rescue circle) comes from this polygon instead of the place type: 'town'
+# inside it (boundary included), 'countryside' outside. GeoJSON in WGS-84 lon/lat: a Polygon or
+# MultiPolygon, a Feature of one, or a FeatureCollection of them (their union). An import
+# without the option goes back to the place types (place_types).
 #
 # GOLDLINE_OSM_SPEEDS / GOLDLINE_OSM_MAPCONFIG override deploy/osm/speeds.conf / mapconfig.xml.
 set -euo pipefail
@@ -29,19 +37,22 @@ mapconfig="${GOLDLINE_OSM_MAPCONFIG:-$root/deploy/osm/mapconfig.xml}"
 PG_BIN=/usr/lib/postgresql/15/bin
 
 usage() {
-    echo "usage: $prog FILE.osm.pbf|FILE.osm [--bbox minlon,minlat,maxlon,maxlat] [--db NAME]" >&2
+    echo "usage: $prog FILE.osm.pbf|FILE.osm [--bbox minlon,minlat,maxlon,maxlat] [--db NAME]" \
+        "[--town-polygon FILE.geojson]" >&2
     exit 2
 }
 
 # ---- arguments ------------------------------------------------------------------------------------
 
-input="" bbox="" db="${GOLDLINE_PG_DB:-goldline}"
+input="" bbox="" db="${GOLDLINE_PG_DB:-goldline}" town_polygon=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --bbox) [ $# -ge 2 ] || usage; bbox="$2"; shift 2 ;;
         --bbox=*) bbox="${1#--bbox=}"; shift ;;
         --db) [ $# -ge 2 ] || usage; db="$2"; shift 2 ;;
         --db=*) db="${1#--db=}"; shift ;;
+        --town-polygon) [ $# -ge 2 ] || usage; town_polygon="$2"; shift 2 ;;
+        --town-polygon=*) town_polygon="${1#--town-polygon=}"; shift ;;
         -h | --help) usage ;;
         -*) echo "$prog: unknown option $1" >&2; usage ;;
         *) [ -z "$input" ] || usage; input="$1"; shift ;;
@@ -111,6 +122,20 @@ awk -v file="$speeds" '
           exit err }
 ' "$speeds" >"$tmp/speeds.sql" || die "bad speed table $speeds"
 
+# ---- town polygon -> one line of JSON (an array of geometries) for town_polygon -------------------
+
+: >"$tmp/town.sql"
+if [ -n "$town_polygon" ]; then
+    [ -f "$town_polygon" ] && [ -r "$town_polygon" ] || die "--town-polygon: not a readable file: $town_polygon"
+    python3 "$root/deploy/osm/town_polygon.py" "$town_polygon" >"$tmp/town.json" 2>"$tmp/town.log" ||
+        die "--town-polygon $town_polygon: $(cat "$tmp/town.log")"
+    printf '%s\n' \
+        "CREATE TEMP TABLE town_polygon_doc (doc jsonb) ON COMMIT DROP;" \
+        "\\copy town_polygon_doc (doc) FROM '$tmp/town.json' WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')" \
+        "INSERT INTO town_polygon SELECT ST_SetSRID(ST_GeomFromGeoJSON(g::text), 4326)" \
+        "  FROM town_polygon_doc, jsonb_array_elements(doc) g;" >"$tmp/town.sql"
+fi
+
 # ---- osmium: clip, convert, pick the points ------------------------------------------------------
 
 say "reading $input${bbox:+ (bbox $bbox)}"
@@ -136,6 +161,14 @@ osmium tags-filter "$tmp/clip.osm.pbf" w/highway nw/place \
         --format-option print_record_separator=false -o "$tmp/features.json" \
         2>"$tmp/osmium.log" ||
     { cat "$tmp/osmium.log" >&2; die "osmium could not export the places and hospitals"; }
+# Pinyin initials of every name a place may get (places.initials, for the gazetteer search).
+# Without the dictionary (Debian rime-data-pinyin-simp) the import goes on, initials left NULL.
+if ! python3 "$root/deploy/osm/pinyin_initials.py" "$tmp/features.json" >"$tmp/initials.csv" \
+    2>"$tmp/pinyin.log"; then
+    cat "$tmp/pinyin.log" >&2
+    say "warning: no pinyin initials for the places (install rime-data-pinyin-simp: deploy/setup.sh)"
+    : >"$tmp/initials.csv"
+fi
 
 # ---- database -------------------------------------------------------------------------------------
 
@@ -213,6 +246,10 @@ BEGIN;
 \i '$tmp/speeds.sql'
 CREATE TEMP TABLE osm_features (doc jsonb) ON COMMIT DROP;
 \copy osm_features (doc) FROM '$tmp/features.json' WITH (FORMAT csv, QUOTE E'\x01', DELIMITER E'\x02')
+CREATE TEMP TABLE name_initials (name text PRIMARY KEY, initials text NOT NULL) ON COMMIT DROP;
+\copy name_initials (name, initials) FROM '$tmp/initials.csv' WITH (FORMAT csv)
+CREATE TEMP TABLE town_polygon (geom geometry(Geometry, 4326) NOT NULL) ON COMMIT DROP;
+\i '$tmp/town.sql'
 \i '$root/deploy/osm/import.sql'
 COMMIT;
 EOF

@@ -32,6 +32,8 @@ PACKAGES=(
     python3                    # deploy/osm_demo_fleet.py reads the OSM extract for the demo
     osmium-tool                # deploy/import-osm.sh: clip and convert OSM extracts
     osm2pgrouting              # deploy/import-osm.sh: OSM roads into pgRouting tables
+    routino                    # bench/route: Routino's planetsplitter and router, side by side
+    rime-data-pinyin-simp      # deploy/osm/pinyin_initials.py: pinyin initials of place names
     clang                      # builds the libFuzzer target of the JT/T 808 codec (tests/fuzz)
     libclang-rt-14-dev         # libFuzzer itself
     util-linux                 # runuser, flock: deploy/pg.sh

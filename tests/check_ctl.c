@@ -202,6 +202,68 @@ START_TEST(test_parse_golden_time)
 }
 END_TEST
 
+/* Issue 7: hospital status, destination (choose again or override) and the crew's patient record. */
+START_TEST(test_parse_hospital_destination_patient)
+{
+    expect_request(ARGC("hospital", "status", "H1", "--cath-lab-ready", "no"),
+                   ARGV("hospital", "status", "H1", "--cath-lab-ready", "no"),
+                   "{\"op\":\"hospital.status\",\"hospital\":\"H1\",\"cath_lab_ready\":false}");
+    /* Only the switches given are sent: the dispatcher keeps the others as they are. */
+    expect_request(ARGC("hospital", "status", "GX-H2", "--ct-ready=yes", "--diversion", "on",
+                        "--cath-lab-ready", "yes"),
+                   ARGV("hospital", "status", "GX-H2", "--ct-ready=yes", "--diversion", "on",
+                        "--cath-lab-ready", "yes"),
+                   "{\"op\":\"hospital.status\",\"hospital\":\"GX-H2\",\"ct_ready\":true,"
+                   "\"on_diversion\":true,\"cath_lab_ready\":true}");
+    expect_request(ARGC("hospital", "status", "H1", "--diversion", "off"),
+                   ARGV("hospital", "status", "H1", "--diversion", "off"),
+                   "{\"op\":\"hospital.status\",\"hospital\":\"H1\",\"on_diversion\":false}");
+    expect_request(ARGC("destination", "20261125-0001"), ARGV("destination", "20261125-0001"),
+                   "{\"op\":\"destination\",\"incident\":\"20261125-0001\"}");
+    expect_request(ARGC("destination", "20261125-0001", "--hospital", "H2", "--reason",
+                        "家属要求 family request"),
+                   ARGV("destination", "20261125-0001", "--hospital", "H2", "--reason",
+                        "家属要求 family request"),
+                   "{\"op\":\"destination\",\"incident\":\"20261125-0001\",\"hospital\":\"H2\","
+                   "\"reason\":\"家属要求 family request\"}");
+    expect_request(ARGC("event", "20261125-0001", "patient", "--detail",
+                        "{\"age\":62,\"sex\":\"M\",\"triage\":\"1\"}"),
+                   ARGV("event", "20261125-0001", "patient", "--detail",
+                        "{\"age\":62,\"sex\":\"M\",\"triage\":\"1\"}"),
+                   "{\"op\":\"event.add\",\"incident\":\"20261125-0001\",\"kind\":\"patient\","
+                   "\"detail\":{\"age\":62,\"sex\":\"M\",\"triage\":\"1\"}}");
+
+    expect_refused(ARGC("hospital", "status", "H1"), ARGV("hospital", "status", "H1"),
+                   "needs at least one of");
+    expect_refused(ARGC("hospital", "status", "H1", "--cath-lab-ready", "true"),
+                   ARGV("hospital", "status", "H1", "--cath-lab-ready", "true"),
+                   "--cath-lab-ready true: say yes or no");
+    expect_refused(ARGC("hospital", "status", "H1", "--diversion", "yes"),
+                   ARGV("hospital", "status", "H1", "--diversion", "yes"),
+                   "--diversion yes: say on or off");
+    expect_refused(ARGC("hospital", "status", "H 1", "--ct-ready", "no"),
+                   ARGV("hospital", "status", "H 1", "--ct-ready", "no"), "not a hospital id");
+    expect_refused(ARGC("hospital", "status", "--ct-ready", "no"),
+                   ARGV("hospital", "status", "--ct-ready", "no"), "needs HOSPITAL");
+    expect_refused(ARGC("hospital", "H1"), ARGV("hospital", "H1"), "expected 'hospital status'");
+    expect_refused(ARGC("destination", "20261125-0001", "--diversion", "on"),
+                   ARGV("destination", "20261125-0001", "--diversion", "on"),
+                   "--diversion is not an option of destination");
+    expect_refused(ARGC("destination", "20261125-0001", "--hospital", "H2"),
+                   ARGV("destination", "20261125-0001", "--hospital", "H2"), "needs --reason");
+    expect_refused(ARGC("destination", "20261125-0001", "--reason", "closer"),
+                   ARGV("destination", "20261125-0001", "--reason", "closer"),
+                   "--reason goes with --hospital");
+    expect_refused(ARGC("destination", "20261125-0001", "--hospital", "H2", "--reason", ""),
+                   ARGV("destination", "20261125-0001", "--hospital", "H2", "--reason", ""),
+                   "--reason: empty");
+    expect_refused(ARGC("destination", "H2"), ARGV("destination", "H2"), "not an incident number");
+    expect_refused(ARGC("event", "20261125-0001", "patient", "--detail", "[62]"),
+                   ARGV("event", "20261125-0001", "patient", "--detail", "[62]"),
+                   "must be a JSON object");
+}
+END_TEST
+
 START_TEST(test_parse_globals)
 {
     ctl_args_t a;
@@ -739,6 +801,29 @@ START_TEST(test_event_added_table)
     free(t);
     t = table_of("event.add", "{\"incident\":{\"id\":\"20261125-0003\"}}", NULL, &rc);
     ck_assert_int_eq(rc, GL_EPROTO);
+    free(t);
+}
+END_TEST
+
+/* destination answers with the incident and the new destination event, shown like event.add. */
+START_TEST(test_destination_table)
+{
+    int rc;
+    char *t = table_of("destination",
+                       "{\"incident\":{\"id\":\"20261125-0004\",\"state\":\"transporting\","
+                       "\"destination\":\"H2\"},\"entry\":{\"seq\":9,"
+                       "\"at\":\"2026-11-25T01:00:00.000Z\",\"kind\":\"destination\","
+                       "\"source\":\"operator\",\"detail\":{\"hospital\":\"H2\","
+                       "\"override\":true}}}",
+                       "Asia/Shanghai", &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_ptr_nonnull(strstr(t, "incident 20261125-0004 (transporting)\n"));
+    char *hdr = line_with(t, "SEQ"), *row = line_with(t, "\"hospital\":\"H2\"");
+    ck_assert_ptr_nonnull(hdr);
+    ck_assert_ptr_nonnull(row);
+    ck_assert_int_eq(column_of(row, "2026-11-25 09:00:00"), column_of(hdr, "TIME"));
+    free(hdr);
+    free(row);
     free(t);
 }
 END_TEST
@@ -1306,6 +1391,7 @@ static Suite *ctl_suite(void)
     TCase *tc = tcase_create("Parsing");
     tcase_add_test(tc, test_parse_every_command);
     tcase_add_test(tc, test_parse_golden_time);
+    tcase_add_test(tc, test_parse_hospital_destination_patient);
     tcase_add_test(tc, test_parse_globals);
     tcase_add_test(tc, test_parse_refuses_bad_input);
     tcase_add_test(tc, test_url_parts);
@@ -1320,6 +1406,7 @@ static Suite *ctl_suite(void)
     tcase_add_test(tc, test_durations);
     tcase_add_test(tc, test_clocks_table);
     tcase_add_test(tc, test_event_added_table);
+    tcase_add_test(tc, test_destination_table);
     tcase_add_test(tc, test_timeline_and_incidents_tables);
     tcase_add_test(tc, test_error_lines);
     tcase_add_test(tc, test_json_output);

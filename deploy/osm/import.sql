@@ -130,31 +130,44 @@ $$;
 
 -- ---- places -------------------------------------------------------------------------------------
 
--- Nodes and ways only: boundary relations often repeat the place node's tags.
+-- Nodes and ways only: boundary relations often repeat the place node's tags. The pinyin
+-- initials come from name_initials (name -> initials), which the script filled with
+-- deploy/osm/pinyin_initials.py for every name tag; a name it has no row for gets NULL.
 CREATE TEMP TABLE new_places ON COMMIT DROP AS
-SELECT o.oid AS id,
-       pg_temp.osm_name(o.tags, (o.tags->>'place') || ' ' || o.oid) AS name,
-       o.tags->>'place' AS place,
-       CASE WHEN regexp_replace(o.tags->>'population', '[ ,]', '', 'g') ~ '^[0-9]{1,9}$'
-            THEN regexp_replace(o.tags->>'population', '[ ,]', '', 'g')::integer END
-           AS population,
-       pt.area_class, pt.demand, o.geom
-  FROM osm_objects o
-  JOIN place_types pt ON pt.place = o.tags->>'place'
- WHERE o.oid NOT LIKE 'osm:r%';
+SELECT p.*, ni.initials
+  FROM (SELECT o.oid AS id,
+               pg_temp.osm_name(o.tags, (o.tags->>'place') || ' ' || o.oid) AS name,
+               o.tags->>'place' AS place,
+               CASE WHEN regexp_replace(o.tags->>'population', '[ ,]', '', 'g') ~ '^[0-9]{1,9}$'
+                    THEN regexp_replace(o.tags->>'population', '[ ,]', '', 'g')::integer END
+                   AS population,
+               pt.area_class, pt.demand, o.geom
+          FROM osm_objects o
+          JOIN place_types pt ON pt.place = o.tags->>'place'
+         WHERE o.oid NOT LIKE 'osm:r%') p
+  LEFT JOIN name_initials ni ON ni.name = p.name;
 
-INSERT INTO places (id, name, place, population, area_class, demand, geom, source)
-SELECT id, name, place, population, area_class, demand, geom, 'osm' FROM new_places
+-- deploy/import-osm.sh --town-polygon: the polygon (temporary table town_polygon, empty without
+-- the option) decides the area class instead of the place type: town inside (boundary
+-- included), countryside outside. Done before the upsert, so a repeated import changes no row.
+UPDATE new_places n
+   SET area_class = CASE WHEN EXISTS (SELECT 1 FROM town_polygon t
+                                       WHERE ST_Covers(t.geom, n.geom::geometry))
+                         THEN 'town' ELSE 'countryside' END
+ WHERE EXISTS (SELECT 1 FROM town_polygon);
+
+INSERT INTO places (id, name, place, population, area_class, demand, geom, initials, source)
+SELECT id, name, place, population, area_class, demand, geom, initials, 'osm' FROM new_places
 ON CONFLICT (id) DO UPDATE
    SET name = EXCLUDED.name, place = EXCLUDED.place, population = EXCLUDED.population,
        area_class = EXCLUDED.area_class, demand = EXCLUDED.demand, geom = EXCLUDED.geom,
-       updated_at = now()
+       initials = EXCLUDED.initials, updated_at = now()
  WHERE places.source = 'osm'
    AND (places.name, places.place, places.population, places.area_class, places.demand,
-        ST_AsBinary(places.geom))
+        ST_AsBinary(places.geom), places.initials)
        IS DISTINCT FROM
        (EXCLUDED.name, EXCLUDED.place, EXCLUDED.population, EXCLUDED.area_class,
-        EXCLUDED.demand, ST_AsBinary(EXCLUDED.geom));
+        EXCLUDED.demand, ST_AsBinary(EXCLUDED.geom), EXCLUDED.initials);
 
 DELETE FROM places p
  WHERE p.source = 'osm' AND NOT EXISTS (SELECT 1 FROM new_places n WHERE n.id = p.id);

@@ -10,7 +10,14 @@
 // sender binary), GL_UPLINK (uplink URL), GL_CTL (a command that runs goldlinectl with the
 // operator token), GL_USER_A / GL_PASS_A / GL_USER_B / GL_PASS_B, GL_STREAMS (JSON array of
 // {incident, vehicle, key, source, args}: one sender each), GL_STEMI (incident with a STEMI
-// pre-alert), GL_LVO (incident with an LVO pre-alert), GL_SECONDS (stream length).
+// pre-alert), GL_LVO (incident with an LVO pre-alert), GL_SECONDS (stream length), GL_HOSP_A /
+// GL_HOSP_B (the two hospitals' ids); the exported shell function psql_q (tests/integration/
+// lib.sh) reads the hospitals' rows.
+//
+// At the end, the hospital's own status bar (issue 7): going on diversion asks first (Cancel
+// changes nothing), then re-routes A's patients to B (B's inbound lists them, A's board drops
+// them, vitals.stop reaches A); "cath lab not ready" changes A's row; goldlinectl hospital
+// status (the operator) changes it back and the bar follows; A may not set B's status (EACCES).
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -51,6 +58,26 @@ async function check(desc, fn) {
 function ctl(...args) {
   const [cmd, ...base] = process.env.GL_CTL.split(' ');
   return JSON.parse(execFileSync(cmd, [...base, ...args], { encoding: 'utf8' }));
+}
+
+/* One value from the database (psql_q of tests/integration/lib.sh, exported by ed_run.sh). */
+function db(sql) {
+  return execFileSync('bash', ['-c', 'psql_q "$1"', '_', sql], { encoding: 'utf8' }).trim();
+}
+/* HA's status row as "cath_lab_ready/ct_ready/on_diversion", e.g. "t/t/f". */
+function hospitalRow(id) {
+  return db(`SELECT cath_lab_ready || '/' || ct_ready || '/' || on_diversion FROM hospitals WHERE id = '${id}'`)
+    .replace(/true/g, 't').replace(/false/g, 'f');
+}
+/* Polls fn() every 250 ms until it returns true or `ms` pass; then returns its last value. */
+async function until(fn, ms) {
+  const end = Date.now() + ms;
+  let v = await fn();
+  while (v !== true && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 250));
+    v = await fn();
+  }
+  return v;
 }
 
 /* Starts one gl-ecg-sender; resolves with {code, samples, checksum, out}. */
@@ -309,6 +336,95 @@ async function main() {
       return /HR/.test(txt) && /Cath lab activated/.test(txt);
     });
     await shot(pageA, 'english');
+
+    // ---- the hospital's own status (issue 7) ----
+    const HA = process.env.GL_HOSP_A || 'HA';
+    const HB = process.env.GL_HOSP_B || 'HB';
+    const opt = (key, value) => `#hstatus .hs-item[data-key="${key}"] .hs-opt[data-value="${value}"]`;
+    const hs = (page) => page.evaluate(() => window.__edTest.hospitalStatus());
+    const destOf = (id) => ctl('incident', id).incident.destination;
+    await check('the status bar shows A\'s cath lab, CT and diversion as the server has them', async () => {
+      await pageA.waitForSelector('#hstatus', { state: 'visible', timeout: 3000 });
+      const row = hospitalRow(HA);
+      const st = await until(async () => (await hs(pageA)).source === 'server', 8000);
+      const got = await hs(pageA);
+      const want = row.split('/').map((x) => x === 't');
+      if (st !== true || got.cath_lab_ready !== want[0] || got.ct_ready !== want[1] || got.on_diversion !== want[2])
+        throw new Error(`page ${JSON.stringify(got)}, row ${row}`);
+      return await pageA.evaluate((sel) => document.querySelector(sel).getAttribute('aria-pressed') === 'true', opt('on_diversion', 'false'));
+    });
+    await check('going on diversion asks first; Cancel changes nothing', async () => {
+      await pageA.click(opt('on_diversion', 'true'));
+      await pageA.waitForSelector('#divert-confirm', { state: 'visible', timeout: 3000 });
+      const txt = await pageA.textContent('#divert-text');
+      const n = await pageA.evaluate(() => window.__edTest.board().length);
+      if (!txt.includes(String(n))) throw new Error(`confirmation "${txt}" does not count the ${n} patients`);
+      await shot(pageA, 'divert-confirm');
+      await pageA.click('#divert-no');
+      await pageA.waitForSelector('#divert-confirm', { state: 'hidden', timeout: 3000 });
+      await pageA.waitForTimeout(1000);
+      const row = hospitalRow(HA);
+      if (!row.endsWith('/f') || (await hs(pageA)).on_diversion !== false || destOf(STEMI) !== HA)
+        throw new Error(`after Cancel: row ${row}, page ${JSON.stringify(await hs(pageA))}, ${STEMI} -> ${destOf(STEMI)}`);
+      return true;
+    });
+    const moved = ids.filter((id) => destOf(id) === HA);
+    const stopsBefore = (await pageA.evaluate(() => window.__edTest.stops())).length;
+    await check('confirmed diversion: A\'s row is on diversion and its patients go to B', async () => {
+      await pageA.click(opt('on_diversion', 'true'));
+      await pageA.waitForSelector('#divert-confirm', { state: 'visible', timeout: 3000 });
+      await pageA.click('#divert-yes');
+      const row = await until(() => hospitalRow(HA).endsWith('/t'), 10000);
+      const dest = await until(() => moved.every((id) => destOf(id) === HB), 10000);
+      if (row !== true || dest !== true || !moved.length)
+        throw new Error(`row ${hospitalRow(HA)}; ${moved.map((id) => `${id} -> ${destOf(id)}`).join(', ')}`);
+      return (await until(async () => (await hs(pageA)).on_diversion === true, 8000)) === true;
+    });
+    await check('B\'s inbound lists the re-routed patients and B\'s board shows them', async () => {
+      const r = await pageB.evaluate(() => window.__edTest.state.api.request('inbound'));
+      const got = (r.patients || []).map((p) => p.incident.id);
+      if (!moved.every((id) => got.includes(id))) throw new Error(`B's inbound: ${got}`);
+      await pageB.waitForFunction((want) => want.every((id) => window.__edTest.board().includes(id)), moved, { timeout: 8000 });
+      return true;
+    });
+    await check('A\'s board drops them and A gets vitals.stop (destination_changed) for each', async () => {
+      await pageA.waitForFunction((gone) => gone.every((id) => !window.__edTest.board().includes(id)), moved, { timeout: 8000 });
+      const stops = (await pageA.evaluate(() => window.__edTest.stops())).slice(stopsBefore);
+      if (!moved.every((id) => stops.some((x) => x.incident === id && x.reason === 'destination_changed')))
+        throw new Error(JSON.stringify(stops));
+      return await pageA.isVisible('#hstatus.diverting');
+    });
+    await shot(pageA, 'diversion');
+    await shot(pageB, 'board-b-diverted');
+    await check('A sets "cath lab not ready": hospital.status is taken and A\'s row changes, B\'s does not', async () => {
+      const before = hospitalRow(HA);
+      const beforeB = hospitalRow(HB);
+      if (!before.startsWith('t/')) throw new Error(`cath lab not ready already: ${before}`);
+      await pageA.click(opt('cath_lab_ready', 'false'));
+      const row = await until(() => hospitalRow(HA).startsWith('f/'), 10000);
+      if (row !== true || hospitalRow(HB) !== beforeB) throw new Error(`A ${hospitalRow(HA)}, B ${hospitalRow(HB)} (was ${beforeB})`);
+      return (await until(async () => (await hs(pageA)).cath_lab_ready === false, 8000)) === true;
+    });
+    await check('goldlinectl hospital status (the operator) sets A back; the bar follows', async () => {
+      const r = ctl('hospital', 'status', HA, '--cath-lab-ready', 'yes', '--diversion', 'off');
+      if (r.hospital !== HA) throw new Error(JSON.stringify(r));
+      const row = await until(() => hospitalRow(HA) === 't/t/f', 10000);
+      if (row !== true) throw new Error(`row ${hospitalRow(HA)}`);
+      // the board reads map.layers at every poll (5 s)
+      const st = await until(async () => { const h = await hs(pageA); return h.cath_lab_ready === true && h.on_diversion === false; }, 8000);
+      if (st !== true) throw new Error(`page ${JSON.stringify(await hs(pageA))}`);
+      return await pageA.evaluate((sel) => document.querySelector(sel).classList.contains('on'), opt('cath_lab_ready', 'true'));
+    });
+    await check('A may not set B\'s status: hospital.status for B is refused with EACCES', async () => {
+      const beforeB = hospitalRow(HB);
+      const code = await pageA.evaluate((hb) => window.__edTest.state.api.request('hospital.status', { hospital: hb, on_diversion: true })
+        .then(() => 'accepted', (e) => e.code), HB);
+      await pageA.waitForTimeout(500);
+      if (code !== 'EACCES' || hospitalRow(HB) !== beforeB) throw new Error(`${code}, B's row ${hospitalRow(HB)} (was ${beforeB})`);
+      // the session goes on: a request after the refusal is answered
+      const r = await pageA.evaluate(() => window.__edTest.state.api.request('inbound'));
+      return Array.isArray(r.patients);
+    });
 
     await check('no request left 127.0.0.1', () => foreign.length === 0 || (() => { throw new Error(foreign.join(' ')); })());
     await check('no script errors on either page', () => pageErrors.length === 0 || (() => { throw new Error(pageErrors.join(' | ')); })());

@@ -19,7 +19,11 @@
 # board shows them, the units stream 20 s of ECG and numerics (the generator for call 1, HR 140,
 # SpO2 86 and anterior ST elevation; the MI record for call 2), and the page's sample count and
 # FNV-1a checksum must equal the senders'; edb (a second browser context) receives nothing;
-# "activate" and "patient arrived" land in the timeline.
+# "activate" and "patient arrived" land in the timeline. Last, the hospital's own status bar:
+# eda puts HA on diversion (asked first; Cancel changes nothing) and the patients go to HB (edb's
+# inbound and board, vitals.stop on eda's page); eda's "cath lab not ready" changes HA's row;
+# `goldlinectl hospital status HA` (the operator) sets it back and the bar follows; eda setting
+# HB's status is refused (EACCES).
 #
 # Screenshots: tests/artifacts/browser/ed-NN-step.png; logs in tests/artifacts/browser/ed/.
 # Prints one ok/not ok line per check and "N passed, M failed"; exits non-zero on a failure.
@@ -158,7 +162,7 @@ streams+="]"
 GL_URL="http://127.0.0.1:$WSPORT" GL_ART="$shots" GL_SENDER="$sender" GL_UPLINK=$UP \
     GL_CTL="$build/console/goldlinectl --url ws://127.0.0.1:$WSPORT --token-file $var/api-token --compact" \
     GL_USER_A=eda GL_PASS_A=$PASS_A GL_USER_B=edb GL_PASS_B=$PASS_B GL_STREAMS="$streams" \
-    GL_STEMI="$inc1" GL_LVO="$inc2" GL_SECONDS=$SECONDS_STREAM \
+    GL_STEMI="$inc1" GL_LVO="$inc2" GL_SECONDS=$SECONDS_STREAM GL_HOSP_A=HA GL_HOSP_B=HB \
     NODE_PATH="$here/node_modules" node "$here/ed.test.js" | tee "$art/browser.out"
 p=$(grep -c '^ok - ' "$art/browser.out")
 f=$(grep -c '^not ok - ' "$art/browser.out")

@@ -7,7 +7,9 @@
 # OSM nodes quoted there gives exactly the quoted time on osm2pgrouting's own costs and a
 # plausible one on the ambulance costs; Ninghua's hospital lands in hospitals; a second import
 # changes no row; an operator's edit or deletion of a hospital survives an import; migrations are
-# recorded like the dispatcher's. With a small synthetic extract and its own speed table: the
+# recorded like the dispatcher's; every Guixi place has its pinyin initials (places.initials), and
+# three names have the initials checked by hand (pinyin_initials_test.py, run first, tests the
+# conversion on a hand-made dictionary). With a small synthetic extract and its own speed table: the
 # exact speed of each road (class, ambulance factor, unpaved factor, maxspeed, undrivable class),
 # one-way in both senses, places and stations. Bad input fails with a message and leaves the
 # database as it was.
@@ -116,6 +118,16 @@ check_route() {  # check_route NAME SOURCE.txt
     fi
 }
 
+# ---- pinyin initials: the conversion on a hand-made dictionary -----------------------------------
+
+if python3 "$root/tests/integration/pinyin_initials_test.py" >"$tmp/pinyin_test.out" 2>&1; then
+    ok "pinyin_initials.py unit test ($(grep -oE '^Ran [0-9]+ tests' "$tmp/pinyin_test.out"))"
+else
+    not_ok "pinyin_initials.py unit test"; cat "$tmp/pinyin_test.out"
+fi
+[ -r /usr/share/rime-data/pinyin_simp.dict.yaml ] ||
+    echo "# the places' initials checks below need rime-data-pinyin-simp (deploy/setup.sh)"
+
 # ---- Guixi -------------------------------------------------------------------------------------
 
 src="$guixi/SOURCE.txt"
@@ -147,6 +159,17 @@ check_eq "migrations recorded like the dispatcher's" \
     "$(q "SELECT string_agg(name, ' ' ORDER BY name COLLATE \"C\") FROM schema_migrations")" \
     "$(cd "$root/deploy/schema" && ls -- *.sql | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')"
 check_route "Guixi" "$src"
+# Initials checked by hand against the names in the extract (贵 gui, 溪 xi, 市 shi; 大 da, 岩 yan,
+# 苏 su, 家 jia; 发 fa, 电 dian, 厂 chang (not an), 社 she, 区 qu (not ou)).
+check_eq "Guixi: every place has its pinyin initials (places.initials)" \
+    "$(q "SELECT count(*) FILTER (WHERE initials ~ '^[a-z]+$') || '/' || count(*) FROM places WHERE source = 'osm'")" \
+    "$(grep -oP 'place nodes \K[0-9,]+' "$src" | num)/$(grep -oP 'place nodes \K[0-9,]+' "$src" | num)"
+check_eq "Guixi: initials of 贵溪市, 大岩苏家, 发电厂社区" \
+    "$(q "SELECT string_agg(name || '=' || initials, ' ' ORDER BY initials) FROM places WHERE name IN ('贵溪市', '大岩苏家', '发电厂社区')")" \
+    "大岩苏家=dysj 发电厂社区=fdcsq 贵溪市=gxs"
+check_eq "Guixi: the prefix 'gx' finds the city and the town hall" \
+    "$(q "SELECT string_agg(name, ' ' ORDER BY name) FROM places WHERE initials LIKE 'gx%'")" \
+    "贵溪市 贵溪市滨江镇人民政府"
 
 before=$(fingerprint)
 if import "$guixi/cn-jiangxi-guixi-center.osm.pbf"; then ok "import Guixi again"; else

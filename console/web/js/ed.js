@@ -8,6 +8,14 @@
 // (event.add door). Words come from js/i18n.js; the connection is js/api.js's, with binary
 // messages routed to the ECG decoder.
 //
+// The hospital's own status (issue 7), in the bar under the header, for an ED user (hello's
+// `hospital`): cath lab ready, CT ready, on diversion, each set with op `hospital.status`
+// {hospital, <that one switch>} (the server lets an ED user set its own hospital only). Going on
+// diversion asks first: the dispatcher then sends the patients on their way here elsewhere. The
+// state shown is the server's from op `map.layers` (read at sign-in, every poll and after each
+// change, so a change made with goldlinectl shows too); while the server has no such op (or
+// refuses it), the board shows what it last set itself and says so (nothing before the first set).
+//
 // Alarm limits (a numeric outside them is shown in the alarm colour; ALARMS below):
 //   HR and pulse < 50 or > 120 /min, SpO2 < 90 %, NIBP systolic < 90 or > 180 mmHg,
 //   diastolic > 110 mmHg, RR < 8 or > 30 /min, EtCO2 < 25 or > 50 mmHg, temperature < 35 or
@@ -15,8 +23,8 @@
 //   60 s (NIBP: 15 min, a cuff cycle is 5 min) is greyed as stale.
 //
 // window.__edTest = {checksum(incident), samples(incident), frames(incident), gaps(incident),
-// holes(incident), late(incident), board(), vitals(incident), streaming(), subscribed()} is
-// the test hook of tests/browser/ed.test.js.
+// holes(incident), late(incident), board(), vitals(incident), streaming(), subscribed(),
+// hospitalStatus(), stops()} is the test hook of tests/browser/ed.test.js.
 (function () {
 'use strict';
 
@@ -75,7 +83,16 @@ const state = {
   pollTimer: null,
   refreshTimer: null,
   busy: new Set(),            // "incident/kind" of event.add requests in flight
+  stopLog: [],                // every vitals.stop received: {incident, reason}
+  hs: {                       // the hospital's own status
+    values: {},               // cath_lab_ready / ct_ready / on_diversion -> bool (absent: unknown)
+    source: 'none',           // 'server' (map.layers), 'local' (as this board last set it), 'none'
+    at: 0,                    // when the values were read or set (ms, our clock)
+    layers: null,             // map.layers: null untried, true works, false absent or refused
+    busy: null,               // the switch whose hospital.status request is in flight
+  },
 };
+const HS_KEYS = ['cath_lab_ready', 'ct_ready', 'on_diversion'];
 
 /* ---- formatting --------------------------------------------------------------------------- */
 function fmtTime(iso) {
@@ -148,14 +165,106 @@ function startSession(api, info) {
   api.on('timeline', () => refreshSoon());
   api.on('vitals', onVitals);
   api.on('ecg.gap', (m) => trace(m.incident).addGap(m));
-  api.on('vitals.stop', (m) => { state.stopped.set(m.incident, m.reason); state.streaming.delete(m.incident); render(); });
+  api.on('vitals.stop', (m) => {
+    state.stopLog.push({ incident: m.incident, reason: m.reason });
+    state.stopped.set(m.incident, m.reason);
+    state.streaming.delete(m.incident);
+    render();
+  });
   api.on('ecg.frame', onFrame);
   api.on('down', () => setConn(false));
-  api.on('up', () => { setConn(true); subscribeAll(); });
+  api.on('up', () => { setConn(true); state.hs.layers = null; subscribeAll(); loadHospitalStatus(); });
   api.on('refused', (e) => showLogin(t('login_refused', { msg: errText(e) })));
+  $('hstatus').hidden = !info.hospital;
   subscribeAll();
+  loadHospitalStatus();
   clearInterval(state.pollTimer);
-  state.pollTimer = setInterval(loadInbound, POLL_MS);
+  state.pollTimer = setInterval(() => { loadInbound(); loadHospitalStatus(); }, POLL_MS);
+}
+
+/* ---- the hospital's own status ------------------------------------------------------------ */
+
+/* Reads the status of our hospital from op map.layers, unless the server lacks the op. */
+async function loadHospitalStatus() {
+  const hs = state.hs;
+  if (!state.api || !state.info || !state.info.hospital || hs.layers === false) { renderStatus(); return; }
+  try {
+    const r = await state.api.request('map.layers');
+    const h = (r.hospitals || []).find((x) => x.id === state.info.hospital);
+    hs.layers = true;
+    if (h) {
+      for (const k of HS_KEYS) if (typeof h[k] === 'boolean') hs.values[k] = h[k];
+      hs.source = 'server';
+      hs.at = Date.now();
+    }
+  } catch (e) {
+    // No such op yet, or not for this role: keep what this board last set (never guess).
+    if (e.code !== 'ECONN') hs.layers = false;
+  }
+  renderStatus();
+}
+
+function renderStatus() {
+  const hs = state.hs;
+  const sec = $('hstatus');
+  sec.querySelectorAll('.hs-item').forEach((item) => {
+    const key = item.dataset.key;
+    const v = hs.values[key];
+    item.querySelectorAll('.hs-opt').forEach((b) => {
+      const on = v !== undefined && String(v) === b.dataset.value;
+      b.classList.toggle('on', on);
+      b.setAttribute('aria-pressed', on ? 'true' : 'false');
+      b.disabled = !!hs.busy;
+    });
+    item.classList.toggle('unknown', v === undefined);
+  });
+  sec.classList.toggle('diverting', hs.values.on_diversion === true);
+  const time = hs.at ? fmtTime(new Date(hs.at + state.skewMs).toISOString()) : '';
+  $('hs-note').textContent = hs.source === 'server' ? t('ed_hs_note_server', { time })
+    : hs.source === 'local' ? t('ed_hs_note_local', { time }) : t('ed_hs_note_unknown');
+  sec.classList.toggle('local', hs.source !== 'server');
+}
+
+/* A click on one option of a switch. Going on diversion asks first (confirmDiversion). */
+function onStatusClick(key, value) {
+  if (state.hs.busy || state.hs.values[key] === value) return;
+  if (key === 'on_diversion' && value) { openDivertConfirm(); return; }
+  setStatus(key, value);
+}
+
+async function setStatus(key, value) {
+  const hs = state.hs;
+  hs.busy = key;
+  renderStatus();
+  try {
+    await state.api.request('hospital.status', { hospital: state.info.hospital, [key]: value });
+    hs.values[key] = value;
+    if (hs.source !== 'server' || hs.layers !== true) hs.source = 'local';
+    hs.at = Date.now();
+    toast(t('ed_hs_done', { what: `${t(`ed_hs_${key}`)}: ${statusWord(key, value)}` }));
+  } catch (e) {
+    toast(t('error', { msg: errText(e) }), true);
+  }
+  hs.busy = null;
+  await loadHospitalStatus();
+  loadInbound();   // patients re-routed by a diversion leave the board now, not at the next poll
+}
+
+function statusWord(key, value) {
+  if (key === 'on_diversion') return t(value ? 'ed_hs_diverting' : 'ed_hs_open');
+  return t(value ? 'ed_hs_ready' : 'ed_hs_not_ready');
+}
+
+function openDivertConfirm() {
+  $('divert-text').textContent = t('ed_hs_confirm_text', { n: state.patients.size });
+  $('divert-confirm').hidden = false;
+  $('divert-no').focus();   // the safe choice has the focus: Enter does not divert
+}
+
+function closeDivertConfirm(go) {
+  if ($('divert-confirm').hidden) return;
+  $('divert-confirm').hidden = true;
+  if (go) setStatus('on_diversion', true);
 }
 
 function setConn(up) {
@@ -444,7 +553,7 @@ function frame() {
 function applyAll() {
   I18N.applyI18n();
   document.title = t('ed_title');
-  if (state.api) { setConn(!!state.api.ws); render(); }
+  if (state.api) { setConn(!!state.api.ws); render(); renderStatus(); }
 }
 
 function init() {
@@ -454,6 +563,13 @@ function init() {
     I18N.setLang(I18N.getLang() === 'zh' ? 'en' : 'zh');
     applyAll();
   }));
+  document.querySelectorAll('#hstatus .hs-item').forEach((item) => {
+    item.querySelectorAll('.hs-opt').forEach((b) => b.addEventListener('click',
+      () => onStatusClick(item.dataset.key, b.dataset.value === 'true')));
+  });
+  $('divert-yes').addEventListener('click', () => closeDivertConfirm(true));
+  $('divert-no').addEventListener('click', () => closeDivertConfirm(false));
+  document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') closeDivertConfirm(false); });
   $('logout').addEventListener('click', async () => {
     clearInterval(state.pollTimer);
     if (state.api) await state.api.logout();
@@ -479,6 +595,8 @@ window.__edTest = {
   vitals: (id) => Object.fromEntries([...(state.vitals.get(id) || new Map())].map(([k, v]) => [k, v.value])),
   streaming: () => [...state.streaming],
   subscribed: () => state.vitalsOk,
+  hospitalStatus: () => ({ ...state.hs.values, source: state.hs.source, layers: state.hs.layers }),
+  stops: () => state.stopLog.slice(),
   state,
 };
 

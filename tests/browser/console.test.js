@@ -5,7 +5,9 @@
 // run.sh counts them. Environment: GL_URL (http://127.0.0.1:PORT), GL_TOKEN_FILE (the operator
 // token), GL_ART (the artefacts folder), GL_UNITS (how many simulated units), GL_CENTER
 // ("lat,lon": where the first call is placed), GL_ALERT_METRIC (the short golden metric that
-// run.sh inserted: it must warn within seconds of a call nobody assigns).
+// run.sh inserted: it must warn within seconds of a call nobody assigns), GL_PLACES (the
+// places.csv run.sh seeded: name, kind, population, initials, lat, lon), GL_NO_INITIALS=1 when
+// the database has no pinyin initials (the initials search is then skipped).
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -17,6 +19,19 @@ const TOKEN = fs.readFileSync(process.env.GL_TOKEN_FILE, 'utf8').trim();
 const UNITS = +(process.env.GL_UNITS || 12);
 const [CLAT, CLON] = (process.env.GL_CENTER || '28.2948,117.2401').split(',').map(Number);
 const METRIC = process.env.GL_ALERT_METRIC || 'web_test_call_to_dispatch';
+const PLACES = process.env.GL_PLACES ? fs.readFileSync(process.env.GL_PLACES, 'utf8').trim().split('\n').slice(1)
+  .map((l) => { const [name, kind, population, initials, lat, lon] = l.split(','); return { name, kind, population: +population, initials, lat: +lat, lon: +lon }; }) : [];
+const NO_INITIALS = process.env.GL_NO_INITIALS === '1';
+
+/* Metres between two points (haversine). */
+function metres(a, b) {
+  const R = 6371008.8;
+  const r = (d) => (d * Math.PI) / 180;
+  const dl = r(b[0] - a[0]);
+  const dn = r(b[1] - a[1]);
+  const h = Math.sin(dl / 2) ** 2 + Math.cos(r(a[0])) * Math.cos(r(b[0])) * Math.sin(dn / 2) ** 2;
+  return 2 * R * Math.asin(Math.sqrt(h));
+}
 
 let passed = 0;
 let failed = 0;
@@ -90,6 +105,82 @@ async function main() {
     });
     await shot(page, 'fleet');
 
+    await check('a unit silent for an hour (W-99) is drawn stale: faded and dashed, said in its title', async () => {
+      await page.waitForSelector('.veh.stale[data-vehicle="W-99"]', { timeout: 5000 });
+      const r = await page.evaluate(() => {
+        const el = document.querySelector('.veh[data-vehicle="W-99"]');
+        const fresh = document.querySelector('.veh:not(.stale)[data-vehicle] .dot');
+        const dot = getComputedStyle(el.querySelector('.dot'));
+        return { opacity: +dot.opacity, border: dot.borderTopStyle, fresh: +getComputedStyle(fresh).opacity, title: el.title,
+          stale: goldline.state.vehicles.get('W-99').stale };
+      });
+      if (!(r.stale && r.opacity < r.fresh && r.border === 'dashed')) throw new Error(JSON.stringify(r));
+      return r.title.includes(await page.evaluate(() => I18N.t('stale')));
+    });
+
+    // ---- map layers ------------------------------------------------------------------------
+    const api = (op, args) => page.evaluate(([o, a]) => goldline.state.api.request(o, a).then((r) => r, (e) => ({ error: e })), [op, args]);
+    const layersReply = await api('map.layers');
+    await check('hospitals (H1, H2) and stations from map.layers are drawn on the map', async () => {
+      if (layersReply.error) throw new Error(`map.layers: ${JSON.stringify(layersReply.error)}`);
+      const nh = layersReply.hospitals.length;
+      const ns = layersReply.stations.length;
+      if (!layersReply.hospitals.some((h) => h.id === 'H2') || nh < 2) throw new Error(`hospitals ${JSON.stringify(layersReply.hospitals.map((h) => h.id))}`);
+      await page.waitForFunction(([a, b]) => document.querySelectorAll('.hosp[data-hospital]').length === a &&
+        document.querySelectorAll('.station[data-station]').length === b, [nh, ns], { timeout: 10000 });
+      return ns > 0;
+    });
+    const roadsReply = await api('map.roads', { max: 1 });
+    if (roadsReply.error && roadsReply.error.code === 'EUNAVAILABLE') {
+      console.log('# SKIP road layer: the test database has no road graph');
+    } else {
+      await check('the road layer is drawn from map.roads on its canvas (segments of the view, pixels on the canvas)', async () => {
+        if (roadsReply.error) throw new Error(JSON.stringify(roadsReply.error));
+        await page.waitForFunction(() => goldline.layers.counts().roads > 0, null, { timeout: 10000 });
+        const c = await page.evaluate(() => goldline.layers.counts());
+        const px = await page.evaluate(() => goldline.layers.roadPixels());
+        if (!(c.roads <= roadsReply.total)) throw new Error(`${c.roads} segments drawn of ${roadsReply.total}`);
+        if (!(px > 500)) throw new Error(`only ${px} road pixels on the canvas`);
+        return true;
+      });
+    }
+    await shot(page, 'layers');
+
+    await check('a hospital put on diversion from its popup is drawn differently (and the server says so)', async () => {
+      const h2 = layersReply.hospitals.find((h) => h.id === 'H2');
+      await page.evaluate(([la, lo]) => goldline.map.map.setView([la, lo], 14), [h2.lat, h2.lon]);
+      await page.click('.hosp[data-hospital="H2"] .h');
+      await page.click('.hosp-pop button[data-field="on_diversion"]');
+      await page.waitForSelector('.hosp.diversion[data-hospital="H2"][data-diversion="true"]', { timeout: 5000 });
+      const look = await page.evaluate(() => {
+        const st = (id) => getComputedStyle(document.querySelector(`.hosp[data-hospital="${id}"] .h`)).backgroundImage;
+        return { h1: st('H1'), h2: st('H2'), h1div: document.querySelector('.hosp[data-hospital="H1"]').classList.contains('diversion') };
+      });
+      if (look.h1 === look.h2 || look.h1div) throw new Error(JSON.stringify(look));
+      const after = await api('map.layers');
+      return after.hospitals.find((h) => h.id === 'H2').on_diversion === true && after.hospitals.find((h) => h.id === 'H1').on_diversion === false;
+    });
+    await shot(page, 'diversion');
+
+    await check('the coverage layer toggles: covered and uncovered demand points, the share in the legend', async () => {
+      await page.evaluate(() => goldline.map.fitFleet.call(Object.assign(goldline.map, { fitted: false })));
+      await page.check('.layer-ctl input[data-layer="coverage"]');
+      await page.waitForFunction(() => { const c = goldline.layers.counts(); return c.covered + c.uncovered > 0; }, null, { timeout: 10000 });
+      const c = await page.evaluate(() => goldline.layers.counts());
+      const cov = await api('coverage', { points: true });
+      if (cov.error) throw new Error(JSON.stringify(cov.error));
+      const detail = cov.points_detail || [];
+      const want = [detail.filter((p) => p.covered).length, detail.filter((p) => !p.covered).length];
+      if (c.covered !== want[0] || c.uncovered !== want[1]) throw new Error(`drawn ${c.covered}/${c.uncovered}, API ${want}`);
+      if (!(want[0] > 0 && want[1] > 0)) throw new Error(`covered ${want[0]}, uncovered ${want[1]}`);
+      const legend = await page.$eval('#legend .lg-coverage', (el) => ({ share: +el.dataset.share, text: el.textContent }));
+      if (Math.abs(legend.share - cov.share) > 1e-9 || !legend.text.includes(`${(100 * cov.share).toFixed(1)}%`)) throw new Error(JSON.stringify(legend));
+      await shot(page, 'coverage');
+      await page.uncheck('.layer-ctl input[data-layer="coverage"]');
+      const off = await page.evaluate(() => goldline.layers.counts());
+      return off.covered + off.uncovered === 0 && (await page.$('#legend .lg-coverage')) === null;
+    });
+
     // ---- a call placed by clicking the map -------------------------------------------------
     const incidentId = await (async () => {
       let id = null;
@@ -148,6 +239,19 @@ async function main() {
     });
     await shot(page, 'assigned');
 
+    await check('the road route of the assigned unit is drawn (to the scene, or on to the hospital)', async () => {
+      await page.waitForSelector(`path.route[data-incident="${incidentId}"]`, { timeout: 15000 });
+      const r = await page.evaluate((id) => { const rec = goldline.layers.routes.get(id); return { data: rec.data, pts: rec.line.getLatLngs().map((p) => [p.lat, p.lng]) }; }, incidentId);
+      const inc = await page.evaluate((id) => goldline.state.incidents.get(id), incidentId);
+      const h1 = layersReply.hospitals.find((h) => h.id === 'H1');
+      const end = r.data.to === 'scene' ? [inc.lat, inc.lon] : [h1.lat, h1.lon];
+      if (r.data.vehicle !== unit) throw new Error(`route of ${r.data.vehicle}, not ${unit}`);
+      if (!(metres(r.pts[r.pts.length - 1], end) < 300)) throw new Error(`route ends ${metres(r.pts[r.pts.length - 1], end)} m from its ${r.data.to}`);
+      if (!roadsReply.error && !(r.data.eta_method === 'road' && r.pts.length > 2)) throw new Error(`${r.data.eta_method}, ${r.pts.length} points: not along the roads`);
+      return true;
+    });
+    await shot(page, 'route');
+
     await check('the assigned unit moves on the map (its marker changes position)', async () => {
       await page.waitForFunction(([v, tr]) => goldline.map.vehicles.get(v).marker.getElement().style.transform !== tr,
         [unit, before.tr], { timeout: 30000 });
@@ -165,6 +269,81 @@ async function main() {
       return await page.evaluate((id) => goldline.state.timeline.filter((e) => e.kind === 'status').length >= 2, incidentId);
     });
     await shot(page, 'timeline');
+
+    // ---- gazetteer and triage ------------------------------------------------------------------
+    const placeAt = (name) => PLACES.find((p) => p.name === name);
+    await check('gazetteer: F3, a Chinese substring, arrow down and Enter set the call\'s location to that place', async () => {
+      await page.keyboard.press('F2');
+      await page.keyboard.press('F3');
+      if (!(await page.evaluate(() => document.activeElement.id === 'f-place'))) throw new Error('F3 did not focus the search');
+      await page.keyboard.type('塘湾');
+      await page.waitForFunction(() => document.querySelectorAll('#place-list li.place').length >= 2, null, { timeout: 5000 });
+      const names = await page.$$eval('#place-list li.place', (l) => l.map((li) => li.dataset.name));
+      const reply = await api('places.search', { q: '塘湾', limit: 8 });
+      if (names.join() !== reply.places.map((p) => p.name).join()) throw new Error(`list ${names} vs reply ${reply.places.map((p) => p.name)}`);
+      if (!names.every((n) => n.includes('塘湾'))) throw new Error(`not all contain 塘湾: ${names}`);
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('Enter');
+      const want = placeAt(names[1]);
+      const got = [parseFloat(await page.inputValue('#f-lat')), parseFloat(await page.inputValue('#f-lon'))];
+      const pin = await page.evaluate(() => { const p = goldline.map.pin && goldline.map.pin.getLatLng(); return p && [p.lat, p.lng]; });
+      if (!want || !(metres(got, [want.lat, want.lon]) < 2) || !pin || !(metres(pin, got) < 2)) throw new Error(`picked ${got}, pin ${pin}, want ${names[1]} ${want && [want.lat, want.lon]}`);
+      return (await page.inputValue('#f-address')) === names[1];
+    });
+    await shot(page, 'gazetteer-substring');
+
+    if (NO_INITIALS) {
+      console.log('# SKIP gazetteer by pinyin initials: the database has no places.initials (migration 010)');
+    } else {
+      await check('gazetteer: pinyin initials (lhz) and Enter set the location to 罗河镇', async () => {
+        await page.keyboard.press('F3');
+        await page.keyboard.type('lhz');
+        await page.waitForFunction(() => { const li = document.querySelector('#place-list li.place.active'); return li && li.dataset.name === '罗河镇'; }, null, { timeout: 5000 });
+        await page.keyboard.press('Enter');
+        const want = placeAt('罗河镇');
+        const got = [parseFloat(await page.inputValue('#f-lat')), parseFloat(await page.inputValue('#f-lon'))];
+        if (!(metres(got, [want.lat, want.lon]) < 2)) throw new Error(`picked ${got}`);
+        return true;
+      });
+    }
+
+    let triageId = null;
+    await check('triage: y/n keys and Tab through the chest-pain questions set the suggested priority (P1, then P2)', async () => {
+      await page.selectOption('#f-complaint', 'chest_pain');
+      await page.focus('#triage .tq[data-q="conscious"]');
+      await page.keyboard.press('y');
+      await page.keyboard.press('y');
+      const onNumber = await page.evaluate(() => document.activeElement.dataset.q);
+      if (onNumber !== 'chest_pain_minutes') throw new Error(`focus on ${onNumber} after two answers`);
+      await page.keyboard.type('40');
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('y');
+      const p1 = { select: await page.inputValue('#f-priority'), shown: await page.getAttribute('#triage-suggest', 'data-priority') };
+      if (p1.select !== '1' || p1.shown !== '1') throw new Error(`with sweating: ${JSON.stringify(p1)}`);
+      await page.keyboard.press('n');                  // heart disease: no (focus moved there)
+      await page.keyboard.press('Shift+Tab');
+      await page.keyboard.press('n');                  // sweating or breathless: no
+      const p2 = { select: await page.inputValue('#f-priority'), shown: await page.getAttribute('#triage-suggest', 'data-priority') };
+      if (p2.select !== '2' || p2.shown !== '2') throw new Error(`without: ${JSON.stringify(p2)}`);
+      return true;
+    });
+    await shot(page, 'triage');
+
+    await check('the call carries the triage (protocol, answers, suggested priority) into its call_received event', async () => {
+      await page.fill('#f-caller', '13700137000');
+      await page.press('#f-caller', 'Enter');
+      await page.waitForFunction((prev) => goldline.state.current && goldline.state.current.incident.id !== prev, incidentId, { timeout: 5000 });
+      triageId = await page.evaluate(() => goldline.state.current.incident.id);
+      const tl = await api('timeline', { incident: triageId });
+      const ev = tl.events.find((e) => e.kind === 'call_received');
+      const tri = ev && ev.detail && ev.detail.triage;
+      const want = { conscious: true, breathing: true, chest_pain_minutes: 40, sweating_breathless: false, heart_disease: false };
+      if (!tri) throw new Error(`call_received detail ${JSON.stringify(ev && ev.detail)}`);
+      const canon = (o) => JSON.stringify(Object.keys(o).sort().map((k) => [k, o[k]]));
+      if (tri.protocol !== 'chest_pain' || tri.priority !== 2 || canon(tri.answers || {}) !== canon(want)) throw new Error(JSON.stringify(tri));
+      if (tl.incident.priority !== 2) throw new Error(`incident priority ${tl.incident.priority}`);
+      return (await page.$$eval('#triage .tq[data-answer="yes"], #triage .tq[data-answer="no"]', (l) => l.length)) === 0;
+    });
 
     // ---- a priority-1 call typed in: the auto-assign countdown --------------------------------
     await check('a priority-1 call shows an auto-assign countdown that counts down', async () => {
@@ -209,12 +388,31 @@ async function main() {
     });
     await shot(page, 'english');
 
+    await check('a 4K wall display (3840x2160): scaled up, fits without scrolling', async () => {
+      await page.setViewportSize({ width: 3840, height: 2160 });
+      await page.waitForTimeout(800);
+      const r = await page.evaluate(() => ({
+        font: parseFloat(getComputedStyle(document.documentElement).fontSize),
+        fits: document.documentElement.scrollWidth <= 3840 && document.documentElement.scrollHeight <= 2160,
+        map: document.getElementById('map').getBoundingClientRect().width,
+        dot: document.querySelector('.veh .dot').getBoundingClientRect().width,
+      }));
+      await shot(page, 'wall-3840x2160');
+      await page.setViewportSize({ width: 1366, height: 768 });
+      await page.waitForTimeout(300);
+      await shot(page, 'console-1366x768');
+      if (!(r.font >= 26 && r.map > 1800 && r.dot >= 28)) throw new Error(JSON.stringify(r));
+      return r.fits;
+    });
+
     // ---- users and roles (when the dispatcher has them: op user.add) -------------------------
     const pw = `pw-${Date.now()}-${Math.random().toString(36).slice(2)}`;
     const added = await page.evaluate(async (password) => {
       try {
         await goldline.state.api.request('user.add', { username: 'web-disp', password, role: 'dispatcher' });
         await goldline.state.api.request('user.add', { username: 'web-crew', password, role: 'crew' });
+        await goldline.state.api.request('user.add', { username: 'web-ct', password, role: 'call_taker' });
+        await goldline.state.api.request('user.add', { username: 'web-ed', password, role: 'ed', hospital: 'H1' });
         return 'ok';
       } catch (e) { return `${e.code} ${e.message}`; }
     }, pw);
@@ -237,14 +435,51 @@ async function main() {
         return (await page.textContent('#who')).includes('dispatcher');
       });
       await shot(page, 'dispatcher-login');
-      await check('a crew user (a role without call-taking rights) is refused a new call', async () => {
+      await check('a crew user (a role without call-taking rights) gets a read-only view, and the server refuses its call.new', async () => {
         await loginAs('web-crew');
-        await page.fill('#f-lat', `${CLAT}, ${CLON}`);
-        await page.press('#f-lat', 'Enter');
-        await page.waitForFunction(() => /EACCES/.test(document.getElementById('intake-error').textContent), null, { timeout: 5000 });
+        const ui = await page.evaluate(() => ({ intake: !document.getElementById('intake').hidden, note: !document.getElementById('readonly-note').hidden,
+          assign: document.querySelectorAll('button.assign, #cancel-inc').length }));
+        if (ui.intake || !ui.note || ui.assign) throw new Error(JSON.stringify(ui));
+        const r = await api('call.new', { lat: CLAT, lon: CLON, complaint: 'other' });
+        if (!r.error || r.error.code !== 'EACCES') throw new Error(`call.new: ${JSON.stringify(r)}`);
         return true;
       });
-      await shot(page, 'crew-refused');
+      await shot(page, 'crew-readonly');
+
+      await check('a call-taker takes a call and sees candidates, but no assign button, and key 1 assigns nothing', async () => {
+        await loginAs('web-ct');
+        await page.keyboard.press('F2');
+        await page.keyboard.type('13600136000');
+        await page.fill('#f-lat', `${(CLAT + 0.006).toFixed(5)}, ${(CLON - 0.006).toFixed(5)}`);
+        await page.selectOption('#f-complaint', 'other');
+        await page.selectOption('#f-priority', '3');
+        await page.press('#f-lat', 'Enter');
+        await page.waitForSelector('#cand-body tr', { timeout: 5000 });
+        const id = await page.evaluate(() => goldline.state.current.incident.id);
+        if ((await page.$$('#cand-body button.assign')).length !== 0) throw new Error('an assign button is offered');
+        await page.evaluate(() => {
+          const a = goldline.state.api;
+          const orig = a.request.bind(a);
+          window.__ops = [];
+          a.request = (op, args) => { window.__ops.push(op); return orig(op, args); };
+        });
+        await page.focus('#cand-panel');
+        await page.keyboard.press('1');
+        await page.keyboard.press('Alt+1');
+        await page.waitForTimeout(1500);
+        const ops = await page.evaluate(() => window.__ops);
+        const inc = await api('incident', { incident: id });
+        if (ops.includes('assign')) throw new Error('an assign request was sent');
+        if (inc.incident.state !== 'new' || inc.incident.vehicle) throw new Error(`incident ${inc.incident.state} ${inc.incident.vehicle}`);
+        return true;
+      });
+      await shot(page, 'call-taker');
+
+      await check('an ED user signing in at the console is sent to the ED board (ed.html)', async () => {
+        await loginAs('web-ed').catch(() => {});
+        await page.waitForURL(/\/console\/ed\.html$/, { timeout: 10000 });
+        return true;
+      });
     }
 
     await check('nothing was fetched from another host (no CDN, no tiles)', async () => {

@@ -1,15 +1,25 @@
-// The console's behaviour: login, the call intake form, candidates with one-key assignment and
-// the priority-1 auto-assign countdown, the incident list and detail (timeline, golden-time
-// clocks refreshed every 5 s and ticking each second in between), the alerts panel fed by
-// golden_alert timeline events, and the fleet on the map moving with pushed vehicle events.
-// State lives in the maps below, filled from replies and pushed events (docs/api.md).
+// The console's behaviour: login, the call intake form (gazetteer search, js/places.js;
+// structured triage that suggests the priority, js/triage.js), candidates with one-key
+// assignment and the priority-1 auto-assign countdown, the incident list and detail (timeline,
+// golden-time clocks refreshed every 5 s and ticking each second in between), the alerts panel
+// fed by golden_alert timeline events, the fleet on the map moving with pushed vehicle events,
+// and the map's other layers (js/layers.js). What the page offers follows the role hello
+// returned (ROLE_CAN, mirroring dispatcher/auth.c; the server refuses anyway). State lives in
+// the maps below, filled from replies and pushed events (docs/api.md).
 (function () {
 'use strict';
 
 const { t, tWord } = I18N;
+const { TriageForm } = Triage;
 const $ = (id) => document.getElementById(id);
 const DEFAULT_CENTER = [28.2948, 117.2401];   // Guixi; the map zooms to the fleet once known
 const CLOCKS_REFRESH_MS = 5000;
+
+/* The operations each role may ask for that change what the page offers (dispatcher/auth.c's
+ * permission table; admin may do everything). Reads are open to every role. */
+const OPS = ['call.new', 'candidates', 'coverage'];
+const DISP = OPS.concat(['assign', 'cancel', 'destination', 'hospital.status']);
+const ROLE_CAN = { call_taker: OPS, dispatcher: DISP, supervisor: DISP, ed: [], crew: [] };
 
 const state = {
   api: null,
@@ -25,9 +35,23 @@ const state = {
   alerts: [],                // {key, incident, metric, level, elapsed_s, target_s, at, acked}
   seenAlerts: new Set(),
   showAll: false,
+  role: null,
+  priorityTouched: false,    // the call-taker chose the priority: triage no longer sets it
+  placePicked: null,         // the gazetteer name put into the address field (replaced by the next pick)
+  onsetFromTriage: null,     // the onset text the stroke triage's "last known well" wrote
 };
 
 let map;
+let layers;
+let places;
+let triage;
+
+/* can(op): the signed-in role may ask for `op`. */
+function can(op) {
+  if (!state.role) return false;
+  if (state.role === 'admin') return true;
+  return (ROLE_CAN[state.role] || []).includes(op);
+}
 
 /* ---- formatting -------------------------------------------------------------------------- */
 function fmtTime(iso) {
@@ -120,8 +144,15 @@ async function doLogin(ev) {
 }
 
 function startSession(api, info) {
+  if (info.role === 'ed') {
+    // The emergency department has its own board (pages/ed.html), with its own sign-in.
+    api.logout().then(() => location.replace('ed.html'));
+    return;
+  }
   state.api = api;
   state.tz = info.tz || state.tz;
+  state.role = info.role;
+  applyRole();
   $('login').hidden = true;
   $('who').textContent = `${info.user || ''} ${t('role')}: ${info.role}`.trim();
   setConn(true);
@@ -129,10 +160,28 @@ function startSession(api, info) {
   api.on('incident', (m) => onIncident(m.incident));
   api.on('timeline', (m) => onTimeline(m.incident, m.entry));
   api.on('down', () => setConn(false));
-  api.on('up', () => { setConn(true); loadAll(); });
+  api.on('up', () => { setConn(true); loadAll(); layers.refreshAll(); });
   api.on('refused', (e) => showLogin(t('login_refused', { msg: errText(e) })));
   loadAll();
-  $('f-caller').focus();
+  layers.start();
+  if (can('call.new')) $('f-caller').focus();
+}
+
+/* Shows only what the role can do: intake for call-takers and up, assignment and cancelling
+ * for dispatchers and up, a read-only view for crews. */
+function applyRole() {
+  document.body.dataset.role = state.role;
+  const intake = can('call.new');
+  $('intake').hidden = !intake;
+  $('readonly-note').hidden = intake;
+  $('cand-panel').hidden = !can('candidates');
+  renderCandidates();
+  renderDetail();
+  renderKeysHelp();
+}
+
+function renderKeysHelp() {
+  $('keys-help').textContent = !state.role || can('assign') ? t('keys_help') : can('call.new') ? t('keys_help_call_taker') : t('keys_help_readonly');
 }
 
 function setConn(up) {
@@ -169,7 +218,9 @@ function onVehicle(v) {
 }
 
 function onIncident(inc, bulk) {
+  const old = state.incidents.get(inc.id);
   state.incidents.set(inc.id, inc);
+  if (!bulk && (!old || old.state !== inc.state || old.vehicle !== inc.vehicle || old.destination !== inc.destination)) layers.routeChanged(inc.id);
   map.setIncident(inc, selectIncident, inc.id === state.selected);
   if (state.current && state.current.incident.id === inc.id) {
     state.current.incident = inc;
@@ -216,11 +267,44 @@ function typedLocation() {
   return [lat, lon];
 }
 
-function clearIntake() {
+/* The form back to empty: fields, place search, triage answers, the chosen priority. */
+function resetIntake() {
   $('intake').reset();
-  $('intake-error').textContent = '';
+  places.clear();
+  state.priorityTouched = false;
+  state.placePicked = null;
+  state.onsetFromTriage = null;
+  triage.setProtocol($('f-complaint').value);
   map.setPin(null);
-  $('f-caller').focus();
+}
+
+function clearIntake() {
+  resetIntake();
+  $('intake-error').textContent = '';
+  if (can('call.new')) $('f-caller').focus();
+}
+
+/* A place chosen in the gazetteer: the call's location, and its name as the address unless
+ * one was typed. */
+function pickPlace(p) {
+  pick(p.lat, p.lon);
+  map.flyTo(p.lat, p.lon);
+  const addr = $('f-address');
+  if (!addr.value.trim() || addr.value === state.placePicked) addr.value = p.name;
+  state.placePicked = p.name;
+  $('f-caller').value ? $('f-complaint').focus() : $('f-caller').focus();
+}
+
+/* Triage answered: the suggested priority, which sets the priority field until the call-taker
+ * chooses one by hand. */
+function onTriage(s) {
+  const el = $('triage-suggest');
+  if (!s) { el.textContent = ''; el.dataset.priority = ''; return; }
+  if (!state.priorityTouched) $('f-priority').value = String(s.priority);
+  el.dataset.priority = String(s.priority);
+  const chosen = +$('f-priority').value;
+  el.innerHTML = `${escapeHtml(t('tri_suggested'))} <span class="prio p${s.priority}">P${s.priority}</span> ` +
+    `${escapeHtml(t(`tri_why_${s.why}`))}${chosen !== s.priority ? ` · <b>${escapeHtml(t('tri_overridden', { p: chosen }))}</b>` : ''}`;
 }
 
 async function submitCall(ev) {
@@ -231,6 +315,8 @@ async function submitCall(ev) {
   if (onset === undefined) { $('intake-error').textContent = t('bad_onset'); $('f-onset').focus(); return; }
   const args = { lat: loc[0], lon: loc[1], complaint: $('f-complaint').value, priority: +$('f-priority').value };
   if (onset) args.onset = onset;
+  const tri = triage.payload();
+  if (tri) args.triage = tri;
   for (const [k, id] of [['caller', 'f-caller'], ['address', 'f-address'], ['notes', 'f-notes']]) {
     const v = $(id).value.trim();
     if (v) args[k] = v;
@@ -244,8 +330,7 @@ async function submitCall(ev) {
     onIncident(r.incident);
     selectIncident(r.incident.id);
     renderCandidates();
-    $('intake').reset();
-    map.setPin(null);
+    resetIntake();
     $('cand-panel').focus();
   } catch (e) {
     $('intake-error').textContent = t('error', { msg: errText(e) });
@@ -263,11 +348,15 @@ function renderCandidates() {
   $('cand-msg').textContent = '';
   if (!cur) { renderCountdown(); return; }
   const open = cur.incident.state === 'new';
+  const mayAssign = can('assign');
   cur.candidates.forEach((c, i) => {
     const tr = document.createElement('tr');
     tr.dataset.vehicle = c.vehicle;
     tr.innerHTML = `<td class="key">${i + 1}</td><td class="unit"><b>${escapeHtml(c.call_sign || c.vehicle)}</b> <small>${escapeHtml(c.vehicle)} ${escapeHtml(c.kind || '')}</small></td>` +
       `<td class="num">${fmtDur(c.eta_s)}</td><td class="num">${fmtDist(c.distance_m)}</td><td>${escapeHtml(tWord('method', c.eta_method))}</td>`;
+    if (cur.incident.vehicle === c.vehicle) tr.className = 'chosen';
+    body.appendChild(tr);
+    if (!mayAssign) return;
     const td = document.createElement('td');
     const b = document.createElement('button');
     b.type = 'button';
@@ -277,11 +366,9 @@ function renderCandidates() {
     b.addEventListener('click', () => assign(i));
     td.appendChild(b);
     tr.appendChild(td);
-    if (cur.incident.vehicle === c.vehicle) tr.className = 'chosen';
-    body.appendChild(tr);
   });
   if (!cur.candidates.length) $('cand-msg').textContent = t('cand_none');
-  else if (open) $('cand-msg').textContent = t('assign_key');
+  else if (open) $('cand-msg').textContent = mayAssign ? t('assign_key') : t('assign_by_dispatcher');
   else if (cur.incident.vehicle) $('cand-msg').textContent = t('assigned_ok', { id: cur.incident.id, vehicle: cur.incident.vehicle });
   renderCountdown();
 }
@@ -298,7 +385,7 @@ function renderCountdown() {
 
 async function assign(i) {
   const cur = state.current;
-  if (!cur || cur.incident.state !== 'new' || !cur.candidates[i]) return;
+  if (!can('assign') || !cur || cur.incident.state !== 'new' || !cur.candidates[i]) return;
   const c = cur.candidates[i];
   try {
     const r = await state.api.request('assign', { incident: cur.incident.id, vehicle: c.vehicle });
@@ -343,6 +430,8 @@ async function selectIncident(id) {
   if (prev !== id) { state.timeline = []; state.clocks = []; }
   renderIncidents();
   renderDetail();
+  layers.routeChanged(prev);
+  layers.routeChanged(id);
   try {
     const r = await state.api.request('timeline', { incident: id });
     if (state.selected !== id) return;
@@ -390,8 +479,8 @@ function renderDetail() {
     `${escapeHtml(t('field_vehicle'))}: ${escapeHtml(v ? `${v.call_sign || ''} ${v.id}` : inc.vehicle || '—')} · ` +
     `${escapeHtml(t('field_created'))}: ${fmtTime(inc.created_at)}` +
     `${inc.address ? '<br>' + escapeHtml(inc.address) : ''}</div>` +
-    `<div class="actions">${inc.state === 'new' ? `<button type="button" id="recompute">${escapeHtml(t('recompute'))}</button>` : ''}` +
-    `${over ? '' : `<button type="button" id="cancel-inc" class="danger">${escapeHtml(t('cancel_inc'))}</button>`}</div>` +
+    `<div class="actions">${inc.state === 'new' && can('candidates') ? `<button type="button" id="recompute">${escapeHtml(t('recompute'))}</button>` : ''}` +
+    `${over || !can('cancel') ? '' : `<button type="button" id="cancel-inc" class="danger">${escapeHtml(t('cancel_inc'))}</button>`}</div>` +
     `<h3>${escapeHtml(t('clocks'))}</h3><table id="clocks" class="clocks"></table>` +
     `<h3>${escapeHtml(t('timeline'))}</h3><ol id="timeline" class="timeline" reversed>${rows}</ol>`;
   const rc = $('recompute');
@@ -473,7 +562,7 @@ function renderAlerts() {
 function renderLegend() {
   $('legend').innerHTML = `<b>${escapeHtml(t('legend'))}</b> ` + Object.entries(STATUS_COLOURS)
     .map(([s, c]) => `<span><i style="background:${c}"></i>${escapeHtml(tWord('status', s))}</span>`).join('') +
-    `<span><i class="stale-i"></i>${escapeHtml(t('stale'))}</span>`;
+    `<span><i class="stale-i"></i>${escapeHtml(t('stale'))}</span>` + (layers ? layers.legendHtml() : '');
 }
 
 function tickSecond() {
@@ -489,10 +578,15 @@ function inTextField(el) {
 function onKey(e) {
   if (!$('login').hidden) return;
   if (e.key === 'F2') { e.preventDefault(); clearIntake(); return; }
+  if (e.key === 'F3') {
+    e.preventDefault();
+    if (can('call.new')) { $('f-place').focus(); $('f-place').select(); }
+    return;
+  }
   if (e.key === 'F4') { e.preventDefault(); toggleLang(); return; }
   if (e.key === 'Escape') { if (inTextField(document.activeElement) || state.current) { clearIntake(); } return; }
   // 1-5 assign the n-th candidate: anywhere outside a text field, or with Alt from inside one.
-  if (/^[1-5]$/.test(e.key) && (e.altKey || !inTextField(document.activeElement))) {
+  if (/^[1-5]$/.test(e.key) && (e.altKey || !inTextField(document.activeElement)) && can('assign')) {
     if (state.current && state.current.incident.state === 'new') { e.preventDefault(); assign(+e.key - 1); }
   }
 }
@@ -502,16 +596,42 @@ function toggleLang() {
   setConn($('conn').classList.contains('up') || !state.api);
   if (state.api) $('who').textContent = `${(state.api.info && state.api.info.user) || ''} ${t('role')}: ${state.api.info ? state.api.info.role : ''}`.trim();
   renderLegend();
+  renderKeysHelp();
   renderCandidates();
   renderIncidents();
   renderDetail();
   renderAlerts();
+  triage.render();
+  onTriage(triage.suggestion());
+  layers.paintControl();
+  if (state.api) layers.refreshLayers();
 }
 
 function init() {
   I18N.applyI18n();
-  map = new ConsoleMap($('map'), DEFAULT_CENTER, (lat, lon) => { if (state.api) pick(lat, lon); });
-  window.goldline = { state, map };  // for the browser test and the curious operator
+  map = new ConsoleMap($('map'), DEFAULT_CENTER, (lat, lon) => { if (state.api && can('call.new')) pick(lat, lon); });
+  const request = (op, args) => (state.api ? state.api.request(op, args) : Promise.reject({ code: 'ECONN', message: 'not connected' }));
+  layers = new MapLayers(map, {
+    request, can, toast,
+    ready: () => !!(state.api && state.api.ws),
+    incidents: () => state.incidents.values(),
+    selected: () => state.selected,
+    onChange: renderLegend,
+  });
+  places = new PlaceSearch($('f-place'), $('place-list'), request, pickPlace);
+  triage = new TriageForm($('triage'), onTriage);
+  triage.setProtocol($('f-complaint').value);
+  $('f-complaint').addEventListener('change', () => triage.setProtocol($('f-complaint').value));
+  // Stroke: "last known well N min ago" is also the call's onset, unless one was typed.
+  $('triage').addEventListener('input', (e) => {
+    if (e.target.dataset.q !== 'lkw_minutes') return;
+    const onset = $('f-onset');
+    if (onset.value && onset.value !== state.onsetFromTriage) return;
+    const n = parseInt(e.target.value, 10);
+    onset.value = state.onsetFromTriage = n >= 0 ? `-${n}` : '';
+  });
+  $('f-priority').addEventListener('change', () => { state.priorityTouched = true; onTriage(triage.suggestion()); });
+  window.goldline = { state, map, layers, places, triage, can };  // for the browser test and the curious operator
   $('login-form').addEventListener('submit', doLogin);
   document.querySelectorAll('button.lang').forEach((b) => b.addEventListener('click', toggleLang));
   $('logout').addEventListener('click', async () => { if (state.api) await state.api.logout(); location.reload(); });
@@ -521,6 +641,7 @@ function init() {
   $('show-all').addEventListener('change', (e) => { state.showAll = e.target.checked; if (state.api) loadAll(); });
   document.addEventListener('keydown', onKey);
   $('cand-panel').tabIndex = -1;
+  renderKeysHelp();
   renderLegend();
   renderAlerts();
   renderIncidents();

@@ -222,6 +222,8 @@ const STRINGS = {
   place_kind_hamlet: ['自然村', 'hamlet'],
   place_kind_locality: ['地点', 'locality'],
   place_kind_isolated_dwelling: ['独户', 'isolated dwelling'],
+  place_kind_station: ['急救站', 'station'],
+  place_kind_hospital: ['医院', 'hospital'],
   tri_title: ['分诊问题（Tab 逐题，Y 是 / N 否）', 'Triage (Tab through, Y yes / N no)'],
   tri_yes: ['是', 'Yes'],
   tri_no: ['否', 'No'],

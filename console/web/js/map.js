@@ -1,7 +1,9 @@
 // The console's map: Leaflet with vector layers only (no tile server, no CDN): the fleet as
 // coloured markers (status colour, faded and dashed when stale), the open incidents, a dashed
-// line from each assigned unit to its incident, and the pin of the call being taken. Markers are
-// DOM elements carrying data-vehicle / data-incident, which the browser test reads.
+// line from each assigned unit to its incident (until js/layers.js has its road route), and the
+// pin of the call being taken. Fleet and incidents are layer groups the layer control
+// (js/layers.js) switches. Markers are DOM elements carrying data-vehicle / data-incident,
+// which the browser test reads.
 (function () {
 'use strict';
 
@@ -15,9 +17,18 @@ class ConsoleMap {
   constructor(el, center, onPick) {
     this.map = L.map(el, { zoomControl: true, attributionControl: false, preferCanvas: false })
       .setView(center, 12);
-    L.control.scale({ imperial: false }).addTo(this.map);
+    L.control.scale({ imperial: false, position: 'topleft' }).addTo(this.map);   // the legend covers the bottom
+    // A much larger (or smaller) window, e.g. the page moved to a 4K wall: zoom so that about the
+    // same area fills it, not the same area at the same scale in the middle.
+    this.map.on('resize', (e) => {
+      const k = Math.min(e.newSize.x / e.oldSize.x, e.newSize.y / e.oldSize.y);
+      if (e.oldSize.x > 0 && (k >= 1.8 || k <= 0.55)) this.map.setZoom(this.map.getZoom() + Math.trunc(Math.log2(k)), { animate: false });
+    });
     this.vehicles = new Map();   // id -> {marker, data}
     this.incidents = new Map();  // id -> {marker, line, data}
+    this.vehicleLayer = L.layerGroup().addTo(this.map);
+    this.incidentLayer = L.layerGroup().addTo(this.map);
+    this.routed = new Set();     // incidents whose road route is drawn (js/layers.js): no dashed line
     this.pin = null;
     this.fitted = false;
     this.map.on('click', (e) => onPick(e.latlng.lat, e.latlng.lng));
@@ -40,7 +51,7 @@ class ConsoleMap {
     if (v.lat === undefined || v.lon === undefined) return;
     if (!rec) {
       const marker = L.marker([v.lat, v.lon], { icon: this.vehicleIcon(v), keyboard: false, zIndexOffset: 1000 });
-      marker.addTo(this.map);
+      marker.addTo(this.vehicleLayer);
       rec = { marker, data: v, key: '' };
       this.vehicles.set(v.id, rec);
     } else {
@@ -77,7 +88,7 @@ class ConsoleMap {
       iconSize: [20, 20], iconAnchor: [10, 10],
     });
     if (!rec) {
-      const marker = L.marker([inc.lat, inc.lon], { icon, zIndexOffset: 500 }).addTo(this.map);
+      const marker = L.marker([inc.lat, inc.lon], { icon, zIndexOffset: 500 }).addTo(this.incidentLayer);
       marker.on('click', (e) => { L.DomEvent.stopPropagation(e); onSelect(inc.id); });
       rec = { marker, line: null, data: inc };
       this.incidents.set(inc.id, rec);
@@ -93,10 +104,17 @@ class ConsoleMap {
 
   updateLine(rec) {
     const v = rec.data.vehicle && this.vehicles.get(rec.data.vehicle);
-    if (!v) { if (rec.line) { rec.line.remove(); rec.line = null; } return; }
+    if (!v || this.routed.has(rec.data.id)) { if (rec.line) { rec.line.remove(); rec.line = null; } return; }
     const pts = [v.marker.getLatLng(), [rec.data.lat, rec.data.lon]];
-    if (!rec.line) rec.line = L.polyline(pts, { color: '#e66101', weight: 2, dashArray: '6 6', interactive: false }).addTo(this.map);
+    if (!rec.line) rec.line = L.polyline(pts, { color: '#e66101', weight: 2, dashArray: '6 6', interactive: false }).addTo(this.incidentLayer);
     else rec.line.setLatLngs(pts);
+  }
+
+  /* The road route of incident `id` is drawn (true) or gone (false): the dashed line gives way. */
+  setRouted(id, routed) {
+    if (routed) this.routed.add(id); else this.routed.delete(id);
+    const rec = this.incidents.get(id);
+    if (rec) this.updateLine(rec);
   }
 
   updateLinesFor(vehicleId) {

@@ -6,7 +6,9 @@
 # SOURCE.txt, not written here): edge, vertex, one-way and place counts; pgr_dijkstra between the
 # OSM nodes quoted there gives exactly the quoted time on osm2pgrouting's own costs and a
 # plausible one on the ambulance costs; Ninghua's hospital lands in hospitals; a second import
-# changes no row; an operator's edit or deletion of a hospital survives an import; migrations are
+# changes no row; --town-polygon makes places town inside a polygon and countryside outside (a
+# repeat changes nothing, non-polygons are refused, an import without it restores the place
+# types); an operator's edit or deletion of a hospital survives an import; migrations are
 # recorded like the dispatcher's; every Guixi place has its pinyin initials (places.initials), and
 # three names have the initials checked by hand (pinyin_initials_test.py, run first, tests the
 # conversion on a hand-made dictionary). With a small synthetic extract and its own speed table: the
@@ -201,6 +203,46 @@ printf '<configuration><tag_name' >"$tmp/broken.xml"
 GOLDLINE_OSM_MAPCONFIG="$tmp/broken.xml" bad_case "osm2pgrouting failure" "error: osm2pgrouting failed" \
     "$guixi/cn-jiangxi-guixi-center.osm.pbf"
 check_eq "failed imports left every table as it was" "$(fingerprint)" "$before"
+
+# ---- --town-polygon: the area class from a polygon ------------------------------------------------
+
+# A rectangle over the west of central Guixi. Inside or outside is decided here by comparing
+# coordinates, independently of the ST_Covers the import uses.
+by_type=$(q "SELECT md5(string_agg(id || '=' || area_class, ',' ORDER BY id)) FROM places WHERE source = 'osm'")
+cat >"$tmp/town.geojson" <<'EOF'
+{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "west"},
+ "geometry": {"type": "Polygon", "coordinates": [[[117.19, 28.28], [117.225, 28.28],
+   [117.225, 28.335], [117.19, 28.335], [117.19, 28.28]]]}}]}
+EOF
+inside="ST_X(p.geom::geometry) BETWEEN 117.19 AND 117.225 AND ST_Y(p.geom::geometry) BETWEEN 28.28 AND 28.335"
+if import "$guixi/cn-jiangxi-guixi-center.osm.pbf" --town-polygon "$tmp/town.geojson"; then
+    ok "import Guixi with --town-polygon"; else not_ok "import Guixi with --town-polygon"; cat "$tmp/out"; fi
+check_eq "--town-polygon: every place is town inside the rectangle and countryside outside" \
+    "$(q "SELECT count(*) FILTER (WHERE p.area_class = CASE WHEN $inside THEN 'town' ELSE 'countryside' END) || '/' || count(*) FROM places p WHERE p.source = 'osm'")" \
+    "$(q "SELECT count(*) || '/' || count(*) FROM places WHERE source = 'osm'")"
+check_eq "--town-polygon: places on both sides, some of them now unlike their place type" \
+    "$(q "SELECT count(*) FILTER (WHERE $inside) > 0 AND count(*) FILTER (WHERE NOT ($inside)) > 0 AND count(*) FILTER (WHERE p.area_class <> pt.area_class) > 0 FROM places p JOIN place_types pt ON pt.place = p.place WHERE p.source = 'osm'")" t
+before=$(fingerprint)
+import "$guixi/cn-jiangxi-guixi-center.osm.pbf" --town-polygon "$tmp/town.geojson" ||
+    not_ok "import Guixi with --town-polygon again"
+check_eq "--town-polygon: a second import with the same polygon changes no row" "$(fingerprint)" "$before"
+printf '{"type": "Point", "coordinates": [117.2, 28.3]}\n' >"$tmp/point.geojson"
+printf '{"type": "Polygon", "coordinates": [[[117.19, 28.28], [117.2, 28.28], [117.2, 28.3]]]}\n' \
+    >"$tmp/open.geojson"
+printf '{"type": "Polygon",\n' >"$tmp/cut.geojson"
+bad_case "--town-polygon of a Point" "error: --town-polygon .*not a polygon" \
+    "$guixi/cn-jiangxi-guixi-center.osm.pbf" --town-polygon "$tmp/point.geojson"
+bad_case "--town-polygon with an unclosed ring" "error: --town-polygon .*(at least 4|end where it starts)" \
+    "$guixi/cn-jiangxi-guixi-center.osm.pbf" --town-polygon "$tmp/open.geojson"
+bad_case "--town-polygon of broken JSON" "error: --town-polygon .*not readable GeoJSON" \
+    "$guixi/cn-jiangxi-guixi-center.osm.pbf" --town-polygon "$tmp/cut.geojson"
+bad_case "--town-polygon of a missing file" "error: --town-polygon: not a readable file" \
+    "$guixi/cn-jiangxi-guixi-center.osm.pbf" --town-polygon "$tmp/missing.geojson"
+check_eq "--town-polygon: refused polygons left every table as it was" "$(fingerprint)" "$before"
+import "$guixi/cn-jiangxi-guixi-center.osm.pbf" || not_ok "import Guixi without --town-polygon"
+check_eq "--town-polygon: an import without it goes back to the place types" \
+    "$(q "SELECT md5(string_agg(id || '=' || area_class, ',' ORDER BY id)) FROM places WHERE source = 'osm'")" \
+    "$by_type"
 
 # ---- Ninghua -------------------------------------------------------------------------------------
 

@@ -486,6 +486,18 @@ json_t *api_handle(api_t *a, json_t *req, const char *actor, int *subscribe)
         reply = op_vehicle_add(a, req, id);
     } else if (!strcmp(op, "event.add")) {
         reply = op_event_add(a, req, id, actor, now);
+    } else if (!strcmp(op, "alert.ack")) {
+        incident_t *inc = incident_arg_or_reply(a, req, &reply);
+        json_t *seq = json_object_get(req, "alert");
+        if (inc && !json_is_integer(seq)) {
+            reply = api_error(id, GL_EINVAL, "\"alert\" (the alert event's seq) is required");
+        } else if (inc) {
+            int rc = dispatch_ack_alert(a->d, inc, (int)json_integer_value(seq), actor, now, err,
+                                        sizeof err);
+            reply = rc ? api_error(id, rc, err)
+                       : ok(id, json_pack("{s:o}", "entry",
+                                          api_event_json(&inc->events[inc->nevents - 1])));
+        }
     } else if (!strcmp(op, "clocks")) {
         incident_t *inc = incident_arg_or_reply(a, req, &reply);
         if (inc)

@@ -419,6 +419,7 @@ static const struct {
     {"logout", ALL},
     {"stats", R(SUPERVISOR) | R(ADMIN)},
     {"inbound", R(DISPATCHER) | R(SUPERVISOR) | R(ED) | R(ADMIN)},
+    {"alert.ack", OPS},
     {"map.layers", ALL},
     {"map.roads", ALL},
     {"route", ALL},

@@ -823,6 +823,40 @@ int dispatch_add_event(dispatch_t *d, incident_t *inc, const char *kind, int64_t
     return 0;
 }
 
+int dispatch_ack_alert(dispatch_t *d, incident_t *inc, int alert_seq, const char *by,
+                       int64_t now_ms, char *err, size_t errlen)
+{
+    if (alert_seq < 1 || (size_t)alert_seq > inc->nevents ||
+        strcmp(inc->events[alert_seq - 1].kind, "golden_alert") != 0) {
+        snprintf(err, errlen, "event %d of %s is not a golden-time alert", alert_seq, inc->id);
+        return GL_ENOENT;
+    }
+    for (size_t i = 0; i < inc->nevents; i++) {
+        if (strcmp(inc->events[i].kind, "alert_ack") || !inc->events[i].detail)
+            continue;
+        json_error_t jerr;
+        json_t *dd = json_loads(inc->events[i].detail, 0, &jerr);
+        int same = json_integer_value(json_object_get(dd, "alert")) == alert_seq;
+        json_decref(dd);
+        if (same) {
+            snprintf(err, errlen, "alert %d was already acknowledged", alert_seq);
+            return GL_EDUP;
+        }
+    }
+    json_t *ops = json_array();
+    ops_add(ops, event_op(inc, (int)inc->nevents + 1, now_ms, "alert_ack", "operator", NULL,
+                          json_pack("{s:i,s:s}", "alert", alert_seq, "by", by)));
+    size_t before = inc->nevents;
+    int rc = commit(d, ops);
+    if (rc) {
+        snprintf(err, errlen, "cannot record the acknowledgement: %s", gl_strerror(rc));
+        return rc;
+    }
+    LOG_INFO("dispatch", "inc=%s alert %d acknowledged by %s", inc->id, alert_seq, by);
+    notify_incident(d, inc, before);
+    return 0;
+}
+
 int dispatch_travel_s(dispatch_t *d, double lat1, double lon1, double lat2, double lon2,
                       double *out_s, int *by_road)
 {

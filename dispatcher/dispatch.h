@@ -133,6 +133,15 @@ int dispatch_set_hospitals(dispatch_t *d, const hospital_t *h, size_t n);
 const hospital_t *dispatch_hospitals(const dispatch_t *d, size_t *n);
 
 /*
+ * Someone at a console saw golden-time alert `alert_seq` (the seq of its golden_alert event) of
+ * `inc`: recorded as an "alert_ack" event {"alert": seq, "by": who}, once, so every console
+ * shows it handled and the review afterwards knows who saw it when. Returns 0, GL_ENOENT (no such
+ * alert), GL_EDUP (already acknowledged) or GL_EIO.
+ */
+int dispatch_ack_alert(dispatch_t *d, incident_t *inc, int alert_seq, const char *by,
+                       int64_t now_ms, char *err, size_t errlen);
+
+/*
  * Travel time from one point to another: by road when the graph is loaded and both points are
  * on it (*by_road = 1), else the straight-line estimate (*by_road = 0). Returns 0, or GL_EINVAL
  * for coordinates no estimate can be made for.

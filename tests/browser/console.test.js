@@ -253,8 +253,12 @@ async function main() {
     await shot(page, 'route');
 
     await check('the assigned unit moves on the map (its marker changes position)', async () => {
-      await page.waitForFunction(([v, tr]) => goldline.map.vehicles.get(v).marker.getElement().style.transform !== tr,
-        [unit, before.tr], { timeout: 30000 });
+      // Its position, not its drawing: a pan or zoom of the map moves the marker's pixels too,
+      // and a standing unit's GPS jitter is a few metres.
+      await page.waitForFunction(([v, ll]) => {
+        const p = goldline.map.vehicles.get(v).marker.getLatLng();
+        return Math.hypot(p.lat - ll.lat, p.lng - ll.lng) > 1e-5;
+      }, [unit, before.ll], { timeout: 30000 }).catch(() => {});
       const after = await page.evaluate((v) => goldline.map.vehicles.get(v).marker.getLatLng(), unit);
       const moved = Math.hypot(after.lat - before.ll.lat, after.lng - before.ll.lng);
       if (!(moved > 1e-5)) throw new Error(`moved only ${moved} degrees`);
@@ -372,10 +376,20 @@ async function main() {
     });
     await shot(page, 'auto-assigned');
 
-    await check('an alert can be acknowledged', async () => {
+    await check('an alert is acknowledged at the dispatcher (alert_ack event with who), once', async () => {
       const n = await page.$$eval('#alerts li.alert:not(.acked)', (l) => l.length);
+      const inc = await page.$eval('#alerts li.alert:not(.acked)', (li) => li.dataset.incident);
       await page.click('#alerts li.alert:not(.acked) button.ack');
-      return (await page.$$eval('#alerts li.alert:not(.acked)', (l) => l.length)) === n - 1;
+      await page.waitForFunction((k) => document.querySelectorAll('#alerts li.alert:not(.acked)').length === k, n - 1);
+      const tl = await page.evaluate((i) => goldline.state.api.request('timeline', { incident: i }), inc);
+      const acks = tl.events.filter((e) => e.kind === 'alert_ack');
+      const alert = acks.length === 1 && tl.events.find((e) => e.seq === acks[0].detail.alert);
+      if (!alert || alert.kind !== 'golden_alert' || !/^operator/.test(acks[0].detail.by))
+        throw new Error(`alert_ack events ${JSON.stringify(acks)}`);
+      // A second acknowledgement of the same alert is refused: it was handled once.
+      const again = await page.evaluate(([i, a]) => goldline.state.api.request('alert.ack', { incident: i, alert: a })
+        .then(() => 'ok', (e) => e.code), [inc, acks[0].detail.alert]);
+      return again === 'EDUP';
     });
 
     await check('F4 switches to English; the layout fits 1366x768 without scrolling', async () => {

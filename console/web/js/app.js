@@ -240,11 +240,16 @@ function onTimeline(incidentId, entry) {
 }
 
 function noteAlert(incidentId, e, old) {
+  if (e.kind === 'alert_ack' && e.detail) { // someone (maybe at another console) saw it
+    const a = state.alerts.find((x) => x.key === `${incidentId}/${e.detail.alert}`);
+    if (a && !a.acked) { a.acked = true; a.ackedBy = e.detail.by; renderAlerts(); }
+    return;
+  }
   if (e.kind !== 'golden_alert' || !e.detail) return;
   const key = `${incidentId}/${e.seq}`;
   if (state.seenAlerts.has(key)) return;
   state.seenAlerts.add(key);
-  state.alerts.unshift({ key, incident: incidentId, metric: e.detail.metric, level: e.detail.level,
+  state.alerts.unshift({ key, incident: incidentId, seq: e.seq, metric: e.detail.metric, level: e.detail.level,
     elapsed_s: e.detail.elapsed_s, target_s: e.detail.target_s, at: e.at, acked: false });
   renderAlerts();
   if (!old) toast(alertText(state.alerts[0]), true);
@@ -459,6 +464,8 @@ function eventText(e) {
   if (e.kind === 'status') return t('event_status', { status: tWord('status', e.detail && e.detail.status) });
   if (e.kind === 'golden_alert' && e.detail)
     return t('event_golden_alert', { level: t(`alert_${e.detail.level}`), metric: tWord('metric', e.detail.metric) });
+  if (e.kind === 'alert_ack' && e.detail)
+    return t('event_alert_ack', { alert: e.detail.alert, by: String(e.detail.by || '').replace(/ session \d+$/, '') });
   return tWord('event', e.kind);
 }
 
@@ -551,7 +558,18 @@ function renderAlerts() {
       b.type = 'button';
       b.className = 'ack';
       b.textContent = t('ack');
-      b.addEventListener('click', () => { a.acked = true; renderAlerts(); });
+      // Recorded by the dispatcher (op alert.ack): every console sees it handled, and who did.
+      b.addEventListener('click', () => {
+        b.disabled = true;
+        state.api.request('alert.ack', { incident: a.incident, alert: a.seq }).then(() => {
+          a.acked = true;
+          renderAlerts();
+        }, (err) => {
+          if (err && err.code === 'EDUP') { a.acked = true; renderAlerts(); return; }
+          b.disabled = false;
+          toast(t('error', { msg: errText(err) }), true);
+        });
+      });
       li.appendChild(b);
     }
     ul.appendChild(li);

@@ -128,6 +128,7 @@ const STRINGS = {
   event_cancelled: ['取消', 'cancelled'],
   event_closed: ['结束', 'closed'],
   event_golden_alert: ['黄金时间{level}：{metric}', 'golden time {level}: {metric}'],
+  event_alert_ack: ['告警已确认（第{alert}条，{by}）', 'alert {alert} acknowledged by {by}'],
   event_first_medical_contact: ['首次医疗接触', 'first medical contact'],
   event_first_ecg: ['首份心电图', 'first ECG'],
   event_ecg_transmitted: ['心电图已传输', 'ECG transmitted'],

@@ -181,6 +181,23 @@ START_TEST(test_alerts_once_skew_and_restart)
     dispatch_tick(d, T0 + 5 * MIN + 10 * MIN + 1000);
     dispatch_tick(d, T0 + 5 * MIN + 11 * MIN);
     ck_assert_int_eq(count_alerts(inc, "\"breach\""), 1);
+    /* the breach acknowledged at a console: recorded once, with who; not a non-alert */
+    int breach_seq = 0;
+    for (size_t i = 0; i < inc->nevents; i++)
+        if (!strcmp(inc->events[i].kind, "golden_alert") &&
+            strstr(inc->events[i].detail, "\"breach\""))
+            breach_seq = inc->events[i].seq;
+    ck_assert_int_eq(dispatch_ack_alert(d, inc, 1, "li.na session 3", T0 + 16 * MIN, err,
+                                        sizeof err),
+                     GL_ENOENT); /* event 1 is the ringing */
+    ck_assert_int_eq(dispatch_ack_alert(d, inc, breach_seq, "li.na session 3", T0 + 16 * MIN,
+                                        err, sizeof err),
+                     0);
+    ck_assert_str_eq(inc->events[inc->nevents - 1].kind, "alert_ack");
+    ck_assert_ptr_nonnull(strstr(inc->events[inc->nevents - 1].detail, "li.na session 3"));
+    ck_assert_int_eq(dispatch_ack_alert(d, inc, breach_seq, "wang session 4", T0 + 17 * MIN, err,
+                                        sizeof err),
+                     GL_EDUP);
     /* the ECG is recorded late, with its own time inside the target: the metric is met */
     ck_assert_int_eq(dispatch_add_event(d, inc, "first_ecg", T0 + 14 * MIN, "operator", NULL,
                                         T0 + 20 * MIN, err, sizeof err),

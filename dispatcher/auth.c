@@ -419,7 +419,7 @@ static const struct {
     {"logout", ALL},
     {"stats", R(SUPERVISOR) | R(ADMIN)},
     {"inbound", R(DISPATCHER) | R(SUPERVISOR) | R(ED) | R(ADMIN)},
-    {"alert.ack", OPS},
+    {"alert.ack", OPS | R(ED)}, /* an ED user: its hospital's patients (ws.c) */
     {"map.layers", ALL},
     {"map.roads", ALL},
     {"route", ALL},

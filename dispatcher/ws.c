@@ -319,6 +319,39 @@ static void ed_filter_incidents(json_t *reply, const char *hospital)
             json_array_remove(arr, i);
 }
 
+/* The reads screens poll (a board refreshing its clocks every few seconds). */
+static int is_polling_read(const char *op)
+{
+    static const char *const reads[] = {"clocks",     "inbound",   "incident",      "incidents",
+                                        "timeline",   "map.layers", "map.roads",    "route",
+                                        "places.search", "vitals.stats", "coverage", NULL};
+    for (int i = 0; reads[i]; i++)
+        if (!strcmp(op, reads[i]))
+            return 1;
+    return 0;
+}
+
+/* 1 if this session already made (and was audited for) this read of this target; otherwise
+ * remembers it and returns 0. A session that reads more distinct things than it can remember
+ * is audited every time. */
+static int polled_before(struct session *s, const char *op, const char *target)
+{
+    if (!is_polling_read(op))
+        return 0;
+    uint32_t h = 2166136261u; /* FNV-1a of "op target" */
+    for (const char *p = op; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    h = (h ^ ' ') * 16777619u;
+    for (const char *p = target ? target : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    for (int i = 0; i < s->npolled; i++)
+        if (s->polled[i] == h)
+            return 1;
+    if (s->npolled < SESSION_POLLED_MAX)
+        s->polled[s->npolled++] = h;
+    return 0;
+}
+
 /* An authenticated request: session still valid, role allowed, ED narrowed, then the API. */
 static void handle_request(ws_t *w, struct session *s, json_t *req)
 {
@@ -391,8 +424,10 @@ static void handle_request(ws_t *w, struct session *s, json_t *req)
         s->subscribed = 1;
     if (start_streams && ok)
         ws_vitals_start_eligible(w, s);
-    /* Polling for counters and unit positions is not an action on anyone's data. */
-    if (op && strcmp(op, "stats") && strcmp(op, "fleet"))
+    /* Polling for counters and unit positions is not an action on anyone's data; a screen
+     * that re-reads the same thing every few seconds is audited the first time it reads it. */
+    if (op && strcmp(op, "stats") && strcmp(op, "fleet") &&
+        !(ok && polled_before(s, op, target)))
         ws_audit(w, s, ws_actor_of(s), word(op) ? word(op) : "?", target, ok ? NULL : code);
 }
 

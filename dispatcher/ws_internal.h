@@ -20,6 +20,7 @@ _Static_assert(OUTQ_PRE == LWS_PRE, "outq's headroom must be what libwebsockets 
 #define SESSION_TEXT_MAX 4096        /* text messages waiting for one client */
 #define SESSION_WAVE_MAX 2048        /* ECG frames waiting for one client (dropped beyond) */
 #define PASSWORD_MAX 1024
+#define SESSION_POLLED_MAX 128       /* distinct reads a session polls, audited the first time */
 #define TOKEN_MAX 128
 
 struct vitals_sub;
@@ -49,6 +50,8 @@ struct session {
     char session_token[AUTH_TOKEN_HEX_LEN + 1];
     char addr[48];                   /* the peer's address: rate limits and audit lines */
     struct login *login;             /* a password check on the thread pool, or NULL */
+    uint32_t polled[SESSION_POLLED_MAX]; /* hashes of the (read op, target) pairs audited once */
+    int npolled;
 };
 
 /* A password check running on libuv's thread pool; outlives its session if that closes. */

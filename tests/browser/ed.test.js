@@ -18,6 +18,16 @@
 // changes nothing), then re-routes A's patients to B (B's inbound lists them, A's board drops
 // them, vitals.stop reaches A); "cath lab not ready" changes A's row; goldlinectl hospital
 // status (the operator) changes it back and the bar follows; A may not set B's status (EACCES).
+//
+// Golden time (issue 7, "Clocks"; GL_ALERT_METRIC is the short test metric ed_run.sh seeded,
+// first_medical_contact -> handover, warning at 4 s, target 10 s): each card's clocks are the
+// ones op `clocks` reports running or waiting, with matching elapsed times, and the not
+// applicable ones are not shown; first_medical_contact recorded for the STEMI patient brings the
+// warning, then the breach, to A's board within seconds (pushed, on the card and in the list at
+// the top), never to B's; A's "acknowledge" is recorded by the dispatcher (an alert_ack event by
+// eda; the board would keep it locally only if refused); the operator's acknowledgement (an
+// alert_ack event) shows on A's board with who. The exported shell function api (ed_run.sh)
+// sends the operator's alert.ack.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -30,6 +40,8 @@ const STREAMS = JSON.parse(process.env.GL_STREAMS || '[]');
 const SECONDS = +(process.env.GL_SECONDS || 20);
 const STEMI = process.env.GL_STEMI;
 const LVO = process.env.GL_LVO;
+const METRIC = process.env.GL_ALERT_METRIC || 'ed_test_fmc_to_handover';
+const LIVE = ['running', 'warning', 'breached'];
 
 let passed = 0;
 let failed = 0;
@@ -63,6 +75,10 @@ function ctl(...args) {
 /* One value from the database (psql_q of tests/integration/lib.sh, exported by ed_run.sh). */
 function db(sql) {
   return execFileSync('bash', ['-c', 'psql_q "$1"', '_', sql], { encoding: 'utf8' }).trim();
+}
+/* One API request as the operator (api of ed_run.sh); the reply, or a throw when refused. */
+function opApi(op, args) {
+  return JSON.parse(execFileSync('bash', ['-c', 'api "$1" "$2"', '_', op, JSON.stringify(args)], { encoding: 'utf8' }));
 }
 /* HA's status row as "cath_lab_ready/ct_ready/on_diversion", e.g. "t/t/f". */
 function hospitalRow(id) {
@@ -305,6 +321,124 @@ async function main() {
       return true;
     });
     await shot(pageB, 'board-b-empty');
+
+    // ---- golden time (issue 7, "Clocks") ----
+    /* The clocks a card shows: [{metric, state, elapsed (s, live ones), cls}]. */
+    const shownClocks = (page, id) => page.evaluate((i) => [...document.querySelectorAll(`article[data-incident="${i}"] .golden [data-metric]`)]
+      .map((e) => ({ metric: e.dataset.metric, state: e.dataset.state, elapsed: e.dataset.elapsed === undefined ? null : +e.dataset.elapsed,
+        cls: e.className, text: e.textContent })), id);
+    /* Compares a card with op clocks (asked as the operator now): the running and waiting
+     * metrics (not the call centre's own waiting ones), none else, elapsed within 3 s. */
+    const sameClocks = async (id) => {
+      await pageA.waitForSelector(`article[data-incident="${id}"] .golden .gclock`, { timeout: 12000 });
+      const t0 = Date.now();
+      const srv = ctl('clocks', id).clocks;
+      const dom = await shownClocks(pageA, id);
+      const lag = (Date.now() - t0) / 1000;
+      const want = srv.filter((c) => LIVE.includes(c.state) || (c.state === 'waiting' && !/^(call|dispatch)_/.test(c.metric)))
+        .map((c) => c.metric).sort();
+      const got = dom.map((d) => d.metric).sort();
+      if (JSON.stringify(want) !== JSON.stringify(got)) throw new Error(`page ${got}, op clocks ${want}`);
+      for (const c of srv.filter((x) => LIVE.includes(x.state))) {
+        const d = dom.find((x) => x.metric === c.metric);
+        if (d.state === 'waiting' || Math.abs(d.elapsed - c.elapsed_s) > 3 + lag)
+          throw new Error(`${c.metric}: page ${d.state} ${d.elapsed} s, op clocks ${c.state} ${c.elapsed_s} s`);
+      }
+      return { srv, dom };
+    };
+    await check('the STEMI card shows its clocks as op clocks has them (FMC to ECG and to wire running, door to wire waiting, stroke ones hidden)', async () => {
+      const { srv, dom } = await sameClocks(STEMI);
+      const st = (m) => (dom.find((d) => d.metric === m) || {}).state;
+      const fmc = srv.find((c) => c.metric === 'fmc_to_ecg');
+      if (!LIVE.includes(st('fmc_to_ecg')) || !LIVE.includes(st('fmc_to_wire')) || st('door_to_wire') !== 'waiting')
+        throw new Error(JSON.stringify(dom));
+      // a metric that does not apply is absent from the reply or not_applicable, and never shown
+      if (dom.some((d) => d.metric === 'door_to_ct') || !['not_applicable', undefined].includes((srv.find((c) => c.metric === 'door_to_ct') || {}).state))
+        throw new Error('door_to_ct is shown or applies to the STEMI case');
+      // since the unit reported on scene (before the boards opened), not a made-up number
+      return fmc.elapsed_s > 0 && fmc.elapsed_s < 900;
+    });
+    if (LVO) {
+      await check('the stroke card shows onset to needle / puncture (the treatment window left) and door to CT waiting', async () => {
+        const { dom } = await sameClocks(LVO);
+        const needle = dom.find((d) => d.metric === 'onset_to_needle');
+        const ct = dom.find((d) => d.metric === 'door_to_ct');
+        // the onset was set 40 minutes before the call
+        if (!needle || needle.elapsed < 2400 || needle.elapsed > 2400 + 900 || !/window|时间窗/.test(needle.text) || !/\bwindow\b/.test(needle.cls))
+          throw new Error(JSON.stringify(needle));
+        if (!ct || ct.state !== 'waiting' || !dom.some((d) => d.metric === 'onset_to_puncture')) throw new Error(JSON.stringify(dom));
+        return !dom.some((d) => d.metric === 'fmc_to_wire');
+      });
+    }
+    await check('a running clock ticks each second between refreshes', async () => {
+      const one = async () => (await shownClocks(pageA, STEMI)).find((d) => d.metric === 'fmc_to_ecg').elapsed;
+      const a = await one();
+      await pageA.waitForTimeout(2100);
+      const b = await one();
+      if (!(b - a >= 1 && b - a <= 4)) throw new Error(`${a} -> ${b}`);
+      return true;
+    });
+    const alertSel = (level) => `article[data-incident="${STEMI}"] .galert.lvl-${level}[data-metric="${METRIC}"]`;
+    let fmcAt = 0;
+    await check(`first medical contact: the golden-time warning (${METRIC}) reaches A's board within seconds, pushed, on the card and at the top`, async () => {
+      fmcAt = Date.now();
+      ctl('event', STEMI, 'first_medical_contact');
+      await pageA.waitForSelector(alertSel('warning'), { timeout: 15000 });
+      const secs = (Date.now() - fmcAt) / 1000;
+      await pageA.waitForSelector(`#galerts li.galert.lvl-warning[data-incident="${STEMI}"][data-metric="${METRIC}"] button.gack`, { timeout: 3000 });
+      const a = (await pageA.evaluate(() => window.__edTest.alerts())).find((x) => x.metric === METRIC && x.level === 'warning');
+      const ev = ctl('timeline', STEMI).events.find((e) => e.kind === 'golden_alert' && e.detail.metric === METRIC && e.detail.level === 'warning');
+      if (!a || !ev || a.seq !== ev.seq || !a.pushed) throw new Error(`page ${JSON.stringify(a)}, timeline ${JSON.stringify(ev)}`);
+      if (secs > 12) throw new Error(`${secs} s after first medical contact`);
+      console.log(`# the warning was on A's board ${secs.toFixed(1)} s after first medical contact (warning threshold 4 s)`);
+      return true;
+    });
+    await check('then the breach, and the card\'s clock of that metric turns breached', async () => {
+      await pageA.waitForSelector(alertSel('breach'), { timeout: 15000 });
+      await pageA.waitForSelector(`article[data-incident="${STEMI}"] .golden .gclock.st-breached[data-metric="${METRIC}"]`, { timeout: 5000 });
+      const d = (await shownClocks(pageA, STEMI)).find((x) => x.metric === METRIC);
+      const since = (Date.now() - fmcAt) / 1000;
+      if (d.elapsed < 10 || d.elapsed > since + 2) throw new Error(`elapsed ${d.elapsed} s, ${since} s since first medical contact`);
+      return await pageA.isVisible(`#galerts li.galert.lvl-breach[data-incident="${STEMI}"]`);
+    });
+    await check('B\'s board shows no golden-time alert of A\'s patient', async () => {
+      const n = await pageB.evaluate(() => window.__edTest.alerts().length);
+      const dom = await pageB.evaluate(() => document.querySelectorAll('.galert').length);
+      if (n || dom) throw new Error(`${n} alerts, ${dom} shown`);
+      return await pageB.isHidden('#galerts');
+    });
+    await pageA.evaluate((id) => document.querySelector(`article[data-incident="${id}"]`).scrollIntoView(), STEMI);
+    await shot(pageA, 'clocks');
+    await check('A acknowledges the warning: recorded by the dispatcher (alert_ack by eda)', async () => {
+      await pageA.click(`#galerts li.galert.lvl-warning[data-incident="${STEMI}"] button.gack`);
+      await pageA.waitForSelector(`${alertSel('warning')}.acked`, { timeout: 5000 });
+      await pageA.waitForTimeout(500);
+      const a = (await pageA.evaluate(() => window.__edTest.alerts())).find((x) => x.metric === METRIC && x.level === 'warning');
+      const ack = ctl('timeline', STEMI).events.find((e) => e.kind === 'alert_ack' && e.detail.alert === a.seq);
+      const txt = await pageA.textContent(`${alertSel('warning')} .gacked`);
+      // alert.ack is permitted to ED users for their hospital's patients (dispatcher/auth.c);
+      // the board's local fallback (an EACCES) must not be what happened.
+      if (!ack) throw new Error(`no alert_ack event for seq ${a.seq}; board says "${txt}"`);
+      return !a.local && /^eda/.test(ack.detail.by);
+    });
+    await check('B may not acknowledge an alert of A\'s patient (ENOENT: not even that it exists)', async () => {
+      const a = (await pageA.evaluate(() => window.__edTest.alerts())).find((x) => x.metric === METRIC && x.level === 'breach');
+      const code = await pageB.evaluate(([inc, seq]) => window.__edTest.state.api.request('alert.ack', { incident: inc, alert: seq })
+        .then(() => 'accepted', (e) => e.code), [STEMI, a.seq]);
+      if (code !== 'ENOENT') throw new Error(code);
+      return !ctl('timeline', STEMI).events.some((e) => e.kind === 'alert_ack' && e.detail.alert === a.seq);
+    });
+    await check('the operator acknowledges the breach (alert.ack): A\'s board shows it acknowledged, by whom', async () => {
+      const a = (await pageA.evaluate(() => window.__edTest.alerts())).find((x) => x.metric === METRIC && x.level === 'breach');
+      const r = opApi('alert.ack', { incident: STEMI, alert: a.seq });
+      if (!r.ok) throw new Error(JSON.stringify(r));
+      await pageA.waitForSelector(`${alertSel('breach')}.acked`, { timeout: 5000 });
+      const got = (await pageA.evaluate(() => window.__edTest.alerts())).find((x) => x.seq === a.seq);
+      const txt = await pageA.textContent(`${alertSel('breach')} .gacked`);
+      if (got.local || !/^operator/.test(got.by || '') || !/operator/.test(txt)) throw new Error(`${JSON.stringify(got)} "${txt}"`);
+      return await pageA.isHidden('#galerts');
+    });
+    await shot(pageA, 'clocks-acked');
 
     await check('"activate cath lab" records cath_lab_activated in the timeline', async () => {
       await pageA.click(`article[data-incident="${STEMI}"] button.cath_lab_activated`);

@@ -25,6 +25,13 @@
 # `goldlinectl hospital status HA` (the operator) sets it back and the bar follows; eda setting
 # HB's status is refused (EACCES).
 #
+# Golden time (issue 7, "Clocks"): before the dispatcher starts for the second time, one extra
+# metric is inserted into goldline_ed's golden_metrics, ed_test_fmc_to_handover (first medical
+# contact -> handover, warning at 4 s, target 10 s; it exists only in this test database). The
+# test records first_medical_contact for call 1 while both boards are open: the warning and the
+# breach must reach eda's board within seconds (pushed), never edb's; each card's clocks must be
+# those op `clocks` reports running or waiting, with elapsed times that match it.
+#
 # Screenshots: tests/artifacts/browser/ed-NN-step.png; logs in tests/artifacts/browser/ed/.
 # Prints one ok/not ok line per check and "N passed, M failed"; exits non-zero on a failure.
 set -uo pipefail
@@ -41,6 +48,7 @@ WSPORT=22080
 SCENE_LAT=28.2948
 SCENE_LON=117.2401
 SECONDS_STREAM=${GL_ED_SECONDS:-20}
+ALERT_METRIC=ed_test_fmc_to_handover
 PASS_A=ed-a-pass-1
 PASS_B=ed-b-pass-1
 sender="$build/tests/gl-ecg-sender"
@@ -89,7 +97,10 @@ wait "$dpid"
 psql_q "INSERT INTO hospitals (id, name, geom, capabilities) VALUES
         ('HA', 'ED test hospital A', ST_SetSRID(ST_MakePoint($ha_lon, $ha_lat), 4326)::geography, '$caps'),
         ('HB', 'ED test hospital B', ST_SetSRID(ST_MakePoint($hb_lon, $hb_lat), 4326)::geography, '$caps')" >/dev/null
-check "dispatcher starts with hospitals HA and HB" start_dispatcher
+psql_q "INSERT INTO golden_metrics (name, applies_to, start_event, end_event, target_s, warning_s, compliance, standard)
+        VALUES ('$ALERT_METRIC', 'all', 'first_medical_contact', 'handover', 10, 4,
+                'ED browser test only', 'tests/browser/ed_run.sh: warns 4 s after first medical contact')" >/dev/null
+check "dispatcher starts with hospitals HA and HB and the 4-second test metric" start_dispatcher
 check "GET /console/ed.html serves the board and its scripts" \
     bash -c "curl -fs http://127.0.0.1:$WSPORT/console/ed.html | grep -q 'js/ed.js' &&
              curl -fso /dev/null http://127.0.0.1:$WSPORT/console/js/ed_ecg.js &&
@@ -108,6 +119,7 @@ print(json.dumps(r))
 sys.exit(0 if r.get("ok") else 1)
 PY
 }
+export -f api   # ed.test.js: the operator's alert.ack
 
 echo "$PASS_A" | ctl user add eda --role ed --hospital HA >"$art/user-a.json"
 echo "$PASS_B" | ctl user add edb --role ed --hospital HB >"$art/user-b.json"
@@ -163,6 +175,7 @@ GL_URL="http://127.0.0.1:$WSPORT" GL_ART="$shots" GL_SENDER="$sender" GL_UPLINK=
     GL_CTL="$build/console/goldlinectl --url ws://127.0.0.1:$WSPORT --token-file $var/api-token --compact" \
     GL_USER_A=eda GL_PASS_A=$PASS_A GL_USER_B=edb GL_PASS_B=$PASS_B GL_STREAMS="$streams" \
     GL_STEMI="$inc1" GL_LVO="$inc2" GL_SECONDS=$SECONDS_STREAM GL_HOSP_A=HA GL_HOSP_B=HB \
+    GL_ALERT_METRIC=$ALERT_METRIC \
     NODE_PATH="$here/node_modules" node "$here/ed.test.js" | tee "$art/browser.out"
 p=$(grep -c '^ok - ' "$art/browser.out")
 f=$(grep -c '^not ok - ' "$art/browser.out")

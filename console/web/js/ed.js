@@ -22,9 +22,15 @@
 //   > 38.5 °C. A value the device reported as unavailable shows "--". A numeric older than
 //   60 s (NIBP: 15 min, a cuff cycle is 5 min) is greyed as stale.
 //
+// Golden time (issue 7, "Clocks"): each card's running and waiting clocks (op `clocks`) and the
+// golden-time alerts of the board's patients, with "acknowledge" (op `alert.ack`, or on this
+// board while the dispatcher refuses it to the ED role), on the card and in a short list at the
+// top; js/ed_golden.js holds the data and draws them.
+//
 // window.__edTest = {checksum(incident), samples(incident), frames(incident), gaps(incident),
 // holes(incident), late(incident), board(), vitals(incident), streaming(), subscribed(),
-// hospitalStatus(), stops()} is the test hook of tests/browser/ed.test.js.
+// hospitalStatus(), stops(), alerts(), clocks(incident)} is the test hook of
+// tests/browser/ed.test.js.
 (function () {
 'use strict';
 
@@ -93,6 +99,13 @@ const state = {
   },
 };
 const HS_KEYS = ['cath_lab_ready', 'ct_ready', 'on_diversion'];
+// Golden time: clocks and alerts of the board's patients (js/ed_golden.js).
+const golden = new EdGolden.GoldenBoard({
+  request: (op, args) => (state.api ? state.api.request(op, args) : Promise.reject({ code: 'ECONN', message: 'not connected' })),
+  toast: (msg, bad) => toast(msg, bad),
+  fmtTime: (iso) => fmtTime(iso),
+  changed: (id) => renderGolden(id),
+});
 
 /* ---- formatting --------------------------------------------------------------------------- */
 function fmtTime(iso) {
@@ -162,7 +175,7 @@ function startSession(api, info) {
   state.hospitalName = '';
   setConn(true);
   api.on('incident', () => refreshSoon());
-  api.on('timeline', () => refreshSoon());
+  api.on('timeline', (m) => { golden.onTimeline(m); refreshSoon(); });
   api.on('vitals', onVitals);
   api.on('ecg.gap', (m) => trace(m.incident).addGap(m));
   api.on('vitals.stop', (m) => {
@@ -173,9 +186,10 @@ function startSession(api, info) {
   });
   api.on('ecg.frame', onFrame);
   api.on('down', () => setConn(false));
-  api.on('up', () => { setConn(true); state.hs.layers = null; subscribeAll(); loadHospitalStatus(); });
+  api.on('up', () => { setConn(true); state.hs.layers = null; subscribeAll(); loadHospitalStatus(); golden.reconnected(); });
   api.on('refused', (e) => showLogin(t('login_refused', { msg: errText(e) })));
   $('hstatus').hidden = !info.hospital;
+  golden.start(info.hospital);
   subscribeAll();
   loadHospitalStatus();
   clearInterval(state.pollTimer);
@@ -317,6 +331,7 @@ async function loadInbound() {
   }
   state.patients = fresh;
   state.order = [...fresh.keys()].sort((a, b) => etaLeft(fresh.get(a)) - etaLeft(fresh.get(b)));
+  golden.setPatients(state.order);
   render();
 }
 
@@ -375,6 +390,7 @@ function render() {
     if (board.children[i] !== card) board.insertBefore(card, board.children[i] || null);
     fillCard(card, state.patients.get(id));
   });
+  renderGolden(null);
   tick();
 }
 
@@ -386,12 +402,13 @@ function makeCard(id) {
       <div class="top"><div class="eta"><span class="eta-v"></span><small class="eta-l"></small></div>
         <div class="who"><div class="case"></div><div class="pt"></div><div class="unit"></div></div></div>
       <div class="alerts"></div>
+      <div class="galerts"></div>
       <ul class="scales"></ul>
       <div class="tiles"></div>
       <div class="actions"><button type="button" class="arrived"></button><span class="door"></span></div>
       <div class="stream"></div>
     </div>
-    <div class="ecg"><canvas></canvas></div>`;
+    <div class="ecg"><canvas></canvas><div class="golden"></div></div>`;
   c.querySelector('.arrived').addEventListener('click', () => addEvent(id, 'door'));
   const tiles = c.querySelector('.tiles');
   for (const tile of TILES) {
@@ -459,6 +476,17 @@ function fillCard(c, p) {
   c.querySelector('.door').textContent = p.door ? t('ed_done_at_door', { time: fmtTime(p.door) }) : '';
   c.classList.toggle('at-door', !!p.door);
   fillNumerics(c, id);
+  golden.renderClocks(c.querySelector('.golden'), id);   // its alerts: renderGolden, after the cards
+}
+
+/* Redraws the golden-time alerts of one patient's card (null: every card) and the top list. */
+function renderGolden(id) {
+  for (const [cid, c] of state.cards) {
+    if (id && cid !== id) continue;
+    golden.renderCardAlerts(c.querySelector('.galerts'), cid);
+    c.classList.toggle('g-alert', golden.alertsOf(cid).some((a) => !a.acked));
+  }
+  golden.renderTop($('galerts'));
 }
 
 /* A scale's detail object as short text: "FAST: positive · score 4" (known names translated). */
@@ -530,6 +558,7 @@ function tick() {
   for (const [id, c] of state.cards) {
     const p = state.patients.get(id);
     if (!p) continue;
+    golden.renderClocks(c.querySelector('.golden'), id);
     const left = etaLeft(p);
     const v = c.querySelector('.eta-v');
     const l = c.querySelector('.eta-l');
@@ -597,6 +626,8 @@ window.__edTest = {
   subscribed: () => state.vitalsOk,
   hospitalStatus: () => ({ ...state.hs.values, source: state.hs.source, layers: state.hs.layers }),
   stops: () => state.stopLog.slice(),
+  alerts: () => golden.list(),
+  clocks: (id) => golden.view(id),
   state,
 };
 

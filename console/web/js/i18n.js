@@ -353,6 +353,19 @@ const STRINGS = {
   ed_hs_confirm_text: ['调度中心将把正在送往本院的 {n} 名患者改送其他医院，新的患者也不再送来，直到取消分流。', 'The dispatcher will send the {n} patient(s) now on their way here to another hospital, and no new ones, until the diversion ends.'],
   ed_hs_confirm_yes: ['确认分流', 'Go on diversion'],
   ed_hs_confirm_no: ['取消', 'Cancel'],
+  ed_gt_none: ['暂无进行中的计时', 'No clock running'],
+  ed_gt_left: ['剩余 {d}', '{d} left'],
+  ed_gt_window_left: ['时间窗剩余 {d}', 'window: {d} left'],
+  ed_gt_over: ['已超 {d}', '{d} over'],
+  ed_gt_alerts: ['黄金时间告警', 'Golden-time alerts'],
+  ed_gt_alert: ['{metric}：已 {elapsed} / 目标 {target}', '{metric}: {elapsed} of {target}'],
+  ed_gt_toast: ['{id} 黄金时间{level}：{metric}', '{id} golden time {level}: {metric}'],
+  ed_gt_ack: ['确认', 'Acknowledge'],
+  ed_gt_acked: ['已确认', 'Acknowledged'],
+  ed_gt_acked_by: ['已确认：{by}', 'Acknowledged by {by}'],
+  ed_gt_acked_local: ['已在本屏确认', 'Acknowledged on this board'],
+  ed_gt_ack_local_note: ['调度中心暂不接受急诊科的确认：仅在本屏记为已确认', 'The dispatcher does not take acknowledgements from the ED yet: acknowledged on this board only'],
+  ed_gt_more: ['另有 {n} 条', '{n} more'],
 };
 
 const LANGS = ['zh', 'en'];

@@ -128,21 +128,21 @@ static int hook_vitals(void *ctx, const vehicle_t *v, uint64_t seq, const char *
                        const vital_reading_t *r, size_t n, int64_t rx_ms)
 {
     struct app *a = ctx;
-    int rc = a->db ? db_writer_add_vitals(a->db, v, seq, incident, r, n, rx_ms) : 0;
-    if (rc == 0 && a->ws && incident[0]) /* live to the ED only what is also kept */
+    /* Live to the ED whether or not the database buffer had room: a deferred envelope comes
+     * again to be stored, and the relay does not send it twice (relay.h). */
+    if (a->ws && incident[0])
         ws_vitals_numerics(a->ws, v, incident_table_find(dispatch_incidents(a->d), incident), r,
                            n);
-    return rc;
+    return a->db ? db_writer_add_vitals(a->db, v, seq, incident, r, n, rx_ms) : 0;
 }
 
 static int hook_ecg(void *ctx, const vehicle_t *v, uint64_t seq, const char *incident,
                     const ecg_meta_t *m, const void *frame, size_t len, int64_t rx_ms)
 {
     struct app *a = ctx;
-    int rc = a->db ? db_writer_add_ecg(a->db, v, seq, incident, m, frame, len, rx_ms) : 0;
-    if (rc == 0 && a->ws && incident[0])
+    if (a->ws && incident[0])
         ws_vitals_ecg(a->ws, v, incident_table_find(dispatch_incidents(a->d), incident), m);
-    return rc;
+    return a->db ? db_writer_add_ecg(a->db, v, seq, incident, m, frame, len, rx_ms) : 0;
 }
 
 static void push(struct app *a, json_t *ev)

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,10 @@ typedef struct backlog_frame {
 typedef struct stream {
     char incident[40];
     outq_buf_t *numerics;       /* the latest "vitals" event, or NULL */
+    int64_t numerics_ms;        /* its newest measurement */
+    int has_next;               /* the stream's ECG relayed so far ends at... */
+    uint64_t next_index;        /* ...this sample index */
+    int64_t last_ms;            /* the newest frame's first sample time */
     backlog_frame_t *frames;    /* a ring, oldest at `first` */
     size_t first, count, cap;
 } stream_t;
@@ -260,6 +265,16 @@ int relay_ecg(relay_t *r, const char *incident, const char *vehicle, const void 
               int64_t sent_at_ms, outq_buf_t **out, outq_wave_id_t *id)
 {
     const Goldline__EcgFrame *f = frame;
+    /* Live means each sample once, in order: a frame the screens already had (sent again after
+     * a lost acknowledgement or a full database buffer) is not relayed twice. A unit whose
+     * numbering started over (a newer frame with a lower index) starts a new run. */
+    stream_t *known = find(r, incident);
+    uint64_t index = frame_index(f);
+    if (known && known->has_next && index < known->next_index) {
+        if (f->first_sample_ms <= known->last_ms)
+            return GL_EDUP;
+        known->has_next = 0;
+    }
     outq_buf_t *b;
     int rc = encode_ecg(f, incident, vehicle, sent_at_ms, &b);
     if (rc)
@@ -275,6 +290,9 @@ int relay_ecg(relay_t *r, const char *incident, const char *vehicle, const void 
         outq_buf_unref(b);
         return GL_ENOMEM;
     }
+    s->has_next = 1;
+    s->next_index = index + f->samples_per_lead;
+    s->last_ms = f->first_sample_ms;
     *out = b;
     return 0;
 }
@@ -282,6 +300,14 @@ int relay_ecg(relay_t *r, const char *incident, const char *vehicle, const void 
 int relay_numerics(relay_t *r, const char *incident, const char *vehicle,
                    const vital_reading_t *rd, size_t n, outq_buf_t **out)
 {
+    /* Older than what the screens show (a resend): the numbers on screen stay the newest. */
+    int64_t newest = INT64_MIN;
+    for (size_t i = 0; i < n; i++)
+        if (rd[i].measured_ms > newest)
+            newest = rd[i].measured_ms;
+    const stream_t *known = find(r, incident);
+    if (n == 0 || (known && known->numerics && newest <= known->numerics_ms))
+        return GL_EDUP;
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         char at[40];
@@ -305,6 +331,7 @@ int relay_numerics(relay_t *r, const char *incident, const char *vehicle,
     }
     outq_buf_unref(s->numerics);
     s->numerics = outq_buf_ref(b);
+    s->numerics_ms = newest;
     *out = b;
     return 0;
 }

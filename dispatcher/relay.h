@@ -30,15 +30,17 @@ void relay_free(relay_t *r);
 /*
  * Encodes one EcgFrame (`frame`: a Goldline__EcgFrame as protobuf-c unpacked it) of `incident`
  * from `vehicle` into the binary message, keeps it in the incident's backlog and returns it in *out (a new
- * reference: the caller unrefs) with what identifies it in *id. Returns 0, GL_EPROTO (not a
- * well-formed frame: sample or lead count, a sample beyond int16) or GL_ENOMEM.
+ * reference: the caller unrefs) with what identifies it in *id. Returns 0, GL_EDUP (samples the
+ * stream already relayed: a resend), GL_EPROTO (not a well-formed frame: sample or lead count, a
+ * sample beyond int16) or GL_ENOMEM.
  */
 int relay_ecg(relay_t *r, const char *incident, const char *vehicle, const void *frame,
               int64_t sent_at_ms, outq_buf_t **out, outq_wave_id_t *id);
 
 /*
  * Encodes one envelope of numerics as the "vitals" event and keeps it as the incident's latest.
- * Returns 0 and *out (a new reference), or GL_ENOMEM.
+ * Returns 0 and *out (a new reference), GL_EDUP (nothing newer than what was relayed: a resend)
+ * or GL_ENOMEM.
  */
 int relay_numerics(relay_t *r, const char *incident, const char *vehicle,
                    const vital_reading_t *rd, size_t n, outq_buf_t **out);

@@ -405,6 +405,20 @@ static void handle_request(ws_t *w, struct session *s, json_t *req)
         r = api_handle(w->api, req, actor, &subscribe);
         if (ed && op && !strcmp(op, "incidents"))
             ed_filter_incidents(r, s->who.hospital);
+        json_t *res = json_object_get(r, "result");
+        if (op && !strcmp(op, "stats") && json_is_object(res)) {
+            const ws_relay_stats_t *rs = &w->relay_stats;
+            json_object_set_new(res, "relay",
+                                json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i}", "frames_in",
+                                          (json_int_t)rs->frames_in, "numerics_in",
+                                          (json_int_t)rs->numerics_in, "not_relayed",
+                                          (json_int_t)rs->not_relayed, "malformed",
+                                          (json_int_t)rs->malformed, "resent",
+                                          (json_int_t)rs->resent, "streams_started",
+                                          (json_int_t)rs->streams_started, "streams_stopped",
+                                          (json_int_t)rs->streams_stopped, "streams",
+                                          (int)relay_stream_count(w->relay)));
+        }
     }
     int ok = json_is_true(json_object_get(r, "ok"));
     const char *c = json_string_value(json_object_get(json_object_get(r, "error"), "code"));

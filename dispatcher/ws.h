@@ -51,6 +51,7 @@ typedef struct ws_relay_stats {
     unsigned long long frames_in, numerics_in;
     unsigned long long not_relayed;  /* no such incident, or the unit is not the one assigned */
     unsigned long long malformed;
+    unsigned long long resent;       /* already relayed (a resend): stored, not sent again */
     unsigned long long streams_started, streams_stopped;
 } ws_relay_stats_t;
 

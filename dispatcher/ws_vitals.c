@@ -156,6 +156,7 @@ void ws_vitals_ecg(ws_t *w, const vehicle_t *v, const incident_t *inc, const ecg
     int rc = relay_ecg(w->relay, inc->id, v->id, m->decoded, m->sent_at_ms, &b, &id);
     if (rc) {
         w->relay_stats.malformed += rc == GL_EPROTO;
+        w->relay_stats.resent += rc == GL_EDUP;
         return;
     }
     for (struct session *s = w->sessions; s; s = s->next) {
@@ -185,8 +186,11 @@ void ws_vitals_numerics(ws_t *w, const vehicle_t *v, const incident_t *inc,
         return;
     }
     outq_buf_t *b;
-    if (relay_numerics(w->relay, inc->id, v->id, r, n, &b) != 0)
+    int rc = relay_numerics(w->relay, inc->id, v->id, r, n, &b);
+    if (rc) {
+        w->relay_stats.resent += rc == GL_EDUP;
         return;
+    }
     for (struct session *s = w->sessions; s; s = s->next) {
         if (!s->vitals)
             continue;

@@ -383,6 +383,43 @@ START_TEST(test_relay_backlog_is_last_10_s)
 }
 END_TEST
 
+/* A resend is stored but not relayed twice; a unit whose numbering starts over (a newer frame
+ * with a lower index) is relayed again; older numerics do not replace newer ones. */
+START_TEST(test_relay_each_sample_once)
+{
+    relay_t *r = relay_new();
+    test_frame_t t;
+    outq_buf_t *b;
+    outq_wave_id_t id;
+    make_frame(&t, 1000, 50);
+    ck_assert_int_eq(relay_ecg(r, "I1", "V", &t.f, 0, &b, &id), 0);
+    outq_buf_unref(b);
+    ck_assert_int_eq(relay_ecg(r, "I1", "V", &t.f, 0, &b, &id), GL_EDUP); /* the same again */
+    free(t.deltas);
+    make_frame(&t, 1050, 50);
+    ck_assert_int_eq(relay_ecg(r, "I1", "V", &t.f, 0, &b, &id), 0);
+    outq_buf_unref(b);
+    free(t.deltas);
+    make_frame(&t, 1000, 50); /* an older frame, late */
+    ck_assert_int_eq(relay_ecg(r, "I1", "V", &t.f, 0, &b, &id), GL_EDUP);
+    free(t.deltas);
+    ck_assert_uint_eq(relay_backlog_frames(r, "I1"), 2);
+    make_frame(&t, 0, 50); /* numbering started over: a newer time with index 0 */
+    t.f.first_sample_ms = 1795564800000LL + 60000;
+    ck_assert_int_eq(relay_ecg(r, "I1", "V", &t.f, 0, &b, &id), 0);
+    ck_assert_uint_eq(id.first_index, 0);
+    outq_buf_unref(b);
+    free(t.deltas);
+    vital_reading_t newer = {147842, 90.0f, 0, 1795564802000LL};
+    vital_reading_t older = {147842, 80.0f, 0, 1795564801000LL};
+    ck_assert_int_eq(relay_numerics(r, "I1", "V", &newer, 1, &b), 0);
+    outq_buf_unref(b);
+    ck_assert_int_eq(relay_numerics(r, "I1", "V", &older, 1, &b), GL_EDUP);
+    ck_assert_int_eq(relay_numerics(r, "I1", "V", &newer, 1, &b), GL_EDUP);
+    relay_free(r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("relay");
@@ -398,6 +435,7 @@ static Suite *suite(void)
     tcase_add_test(r, test_relay_encodes_the_documented_layout);
     tcase_add_test(r, test_relay_refuses_bad_frames);
     tcase_add_test(r, test_relay_backlog_is_last_10_s);
+    tcase_add_test(r, test_relay_each_sample_once);
     suite_add_tcase(s, r);
     return s;
 }

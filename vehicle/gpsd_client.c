@@ -57,7 +57,7 @@ int gpsd_parse_tpv(const char *json, size_t len, nmea_fix_t *out)
     if (json_integer_value(mode) > 3)
         goto done;
     json_t *tj = json_object_get(o, "time");
-    double lat, lon, speed = 0, track = 0, alt = 0;
+    double lat = 0, lon = 0, speed = 0, track = 0, alt = 0; /* set when has_* says so */
     int has_lat = opt_number(o, "lat", &lat), has_lon = opt_number(o, "lon", &lon);
     int has_speed = opt_number(o, "speed", &speed), has_track = opt_number(o, "track", &track);
     int has_alt = opt_number(o, "altMSL", &alt);

@@ -217,6 +217,36 @@ async function main() {
     })();
     await shot(page, 'candidates');
 
+    // ---- candidate routes (issue 4: the recommendation shows the route) ---------------------
+    await check('the first candidate\'s road route is drawn when the list appears (dashed blue, unlike assigned routes)', async () => {
+      const first = await page.evaluate(() => goldline.state.current.candidates[0].vehicle);
+      await page.waitForFunction((v) => { const p = goldline.layers.previewShown(); return p && p.vehicle === v; }, first, { timeout: 10000 });
+      const els = await page.$$eval('path.route-candidate', (l) => l.map((e) => ({ v: e.dataset.vehicle, dash: e.getAttribute('stroke-dasharray'), stroke: e.getAttribute('stroke') })));
+      if (els.length !== 1 || els[0].v !== first) throw new Error(`candidate routes drawn: ${JSON.stringify(els)}`);
+      if (!els[0].dash || ['#e66101', '#7b3294'].includes(els[0].stroke)) throw new Error(`looks like an assigned route: ${JSON.stringify(els[0])}`);
+      return (await page.$(`#cand-body tr.sel[data-vehicle="${first}"]`)) !== null;
+    });
+    await check('selecting the second candidate draws its route instead: from that unit along the roads to the scene', async () => {
+      const c = await page.evaluate(() => goldline.state.current);
+      if (c.candidates.length < 2) throw new Error(`only ${c.candidates.length} candidate(s)`);
+      const v2 = c.candidates[1].vehicle;
+      await page.click(`#cand-body tr[data-vehicle="${v2}"] td.unit`);
+      await page.waitForFunction((v) => { const p = goldline.layers.previewShown(); return p && p.vehicle === v; }, v2, { timeout: 10000 });
+      const p = await page.evaluate(() => goldline.layers.previewShown());
+      const veh = await page.evaluate((v) => goldline.state.vehicles.get(v), v2);
+      const d0 = metres(p.path[0], [veh.lat, veh.lon]);
+      const d1 = metres(p.path[p.path.length - 1], [c.incident.lat, c.incident.lon]);
+      if (!(d0 < 300 && d1 < 300)) throw new Error(`starts ${d0.toFixed(0)} m from ${v2}, ends ${d1.toFixed(0)} m from the scene`);
+      if (!roadsReply.error && !(p.eta_method === 'road' && p.path.length > 2)) throw new Error(`${p.eta_method}, ${p.path.length} points: not along the roads`);
+      const drawn = await page.$$eval('path.route-candidate', (l) => l.map((e) => e.dataset.vehicle));
+      if (drawn.join() !== v2) throw new Error(`candidate routes on the map: ${drawn}`);
+      return (await page.$(`#cand-body tr.sel[data-vehicle="${v2}"]`)) !== null && p.incident === c.incident.id;
+    });
+    // Closer, for the picture: the candidate's route, the scene and the units around it.
+    await page.evaluate(() => { const p = goldline.layers.previewShown(); if (p) goldline.map.map.fitBounds(L.latLngBounds(p.path).pad(0.8)); });
+    await page.waitForTimeout(400);
+    await shot(page, 'candidate-route');
+
     await check(`a golden-time warning (${METRIC}) appears in the alerts panel and the clocks`, async () => {
       await page.waitForSelector(`#alerts li.alert.lvl-warning[data-metric="${METRIC}"][data-incident="${incidentId}"]`, { timeout: 20000 });
       await page.waitForSelector(`#clocks tr.clock-warning[data-metric="${METRIC}"], #clocks tr.clock-breached[data-metric="${METRIC}"]`, { timeout: 10000 });
@@ -238,6 +268,11 @@ async function main() {
       return unit === r.first;
     });
     await shot(page, 'assigned');
+
+    await check('once a unit is assigned the candidate route is removed', async () => {
+      await page.waitForFunction(() => goldline.layers.previewShown() === null && !document.querySelector('path.route-candidate'), null, { timeout: 5000 });
+      return true;
+    });
 
     await check('the road route of the assigned unit is drawn (to the scene, or on to the hospital)', async () => {
       await page.waitForSelector(`path.route[data-incident="${incidentId}"]`, { timeout: 15000 });
@@ -273,6 +308,92 @@ async function main() {
       return await page.evaluate((id) => goldline.state.timeline.filter((e) => e.kind === 'status').length >= 2, incidentId);
     });
     await shot(page, 'timeline');
+
+    // ---- the destination and the operator's override (issue 8) ------------------------------
+    const destEvents = async () => (await api('timeline', { incident: incidentId })).events.filter((e) => e.kind === 'destination');
+    let dest0 = null;
+    await check('once the chest-pain unit is on scene the detail shows the destination (H1, the PCI centre) and its reason; the timeline the event', async () => {
+      await page.waitForFunction(() => goldline.state.timeline.some((e) => e.kind === 'destination'), null, { timeout: 60000 });
+      const inc = await page.evaluate((id) => goldline.state.incidents.get(id), incidentId);
+      if (!['on_scene', 'transporting', 'at_hospital'].includes(inc.state)) throw new Error(`incident ${inc.state}`);
+      const evs = await destEvents();
+      dest0 = evs[evs.length - 1];
+      if (!dest0 || dest0.detail.override || dest0.detail.hospital !== 'H1' || !dest0.detail.reason) throw new Error(JSON.stringify(dest0));
+      await page.waitForFunction(([h, why]) => { const el = document.getElementById('dest'); return el && el.dataset.hospital === h && el.textContent.includes(why); },
+        [dest0.detail.hospital, dest0.detail.reason], { timeout: 5000 });
+      const box = await page.$eval('#dest', (el) => ({ text: el.textContent, override: el.classList.contains('override') }));
+      if (!box.text.includes(dest0.detail.name) || box.override) throw new Error(JSON.stringify(box));
+      const li = await page.textContent('#timeline li.ev-destination');
+      if (!li.includes(`→ ${dest0.detail.name}`) || !li.includes(dest0.detail.reason)) throw new Error(`timeline: ${li}`);
+      return true;
+    });
+    await shot(page, 'destination');
+
+    await check('F9 opens the destination form: every hospital of map.layers, the one on diversion (H2) marked', async () => {
+      await page.focus('#cand-panel');
+      await page.keyboard.press('F9');
+      await page.waitForSelector('#dest-form:not([hidden])', { timeout: 3000 });
+      if (!(await page.evaluate(() => document.activeElement.id === 'dest-hospital'))) throw new Error('F9 did not focus the hospital picker');
+      await page.waitForFunction(() => { const o = document.querySelector('#dest-hospital option[value="H2"]'); return o && o.dataset.diversion === 'true'; }, null, { timeout: 5000 });
+      const opts = await page.$$eval('#dest-hospital option', (l) => l.map((o) => ({ v: o.value, div: o.dataset.diversion, text: o.textContent })));
+      if (opts.map((o) => o.v).sort().join() !== layersReply.hospitals.map((h) => h.id).sort().join()) throw new Error(`options ${opts.map((o) => o.v)}`);
+      const mark = await page.evaluate(() => I18N.t('hosp_diversion'));
+      const h2 = opts.find((o) => o.v === 'H2');
+      const h1 = opts.find((o) => o.v === 'H1');
+      return h2.text.includes(mark) && !h1.text.includes(mark) && h1.div === 'false';
+    });
+
+    await check('an override without a reason is refused: the page shows EINVAL and no destination event is recorded', async () => {
+      const n0 = (await destEvents()).length;
+      await page.selectOption('#dest-hospital', 'H2');
+      await page.fill('#dest-reason', '');
+      await page.press('#dest-reason', 'Enter');
+      await page.waitForFunction(() => /EINVAL/.test(document.getElementById('dest-error').textContent), null, { timeout: 5000 });
+      await page.waitForTimeout(500);
+      const n1 = (await destEvents()).length;
+      if (n1 !== n0) throw new Error(`${n1 - n0} destination event(s) recorded`);
+      return (await page.isVisible('#dest-form')) && (await page.getAttribute('#dest', 'data-hospital')) === dest0.detail.hospital;
+    });
+    await shot(page, 'destination-no-reason');
+
+    const REASON = '家属要求 (browser test)';
+    await check('an override with a reason is recorded (override true, H2, what the rules recommended) and the detail shows it as an override', async () => {
+      await page.fill('#dest-reason', REASON);
+      await page.press('#dest-reason', 'Enter');
+      await page.waitForSelector('#dest-form', { state: 'hidden', timeout: 5000 });
+      const evs = await destEvents();
+      const last = evs[evs.length - 1];
+      if (!last || last.detail.hospital !== 'H2' || last.detail.override !== true || !String(last.detail.reason).includes(REASON)) throw new Error(JSON.stringify(last));
+      if (last.detail.recommended !== dest0.detail.hospital) throw new Error(`recommended ${last.detail.recommended}`);
+      await page.waitForSelector('#dest.override[data-hospital="H2"]', { timeout: 5000 });
+      const mark = await page.evaluate(() => I18N.t('dest_override'));
+      const text = await page.textContent('#dest');
+      if (!text.includes(last.detail.name) || !text.includes(REASON) || !text.includes(mark)) throw new Error(`detail: ${text}`);
+      const li = await page.textContent('#timeline li.ev-destination');   // newest first
+      return li.includes(`→ ${last.detail.name}`) && li.includes(mark);
+    });
+    await shot(page, 'destination-override');
+
+    await check('the crew is told: the fleet log has the Destination order (H2) for the unit', async () => {
+      const log = path.join(ART, 'fleet.log');
+      const want = `veh=${unit} inc=${incidentId} destination H2`;
+      for (const until = Date.now() + 15000; Date.now() < until; await page.waitForTimeout(300)) {
+        if (fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes(want)) return true;
+      }
+      throw new Error(`no "${want}" in ${log}`);
+    });
+    await shot(page, 'destination-crew-told');
+
+    await check('"let the dispatcher choose again" records a new choice by the rules (H1, no override)', async () => {
+      const n0 = (await destEvents()).length;
+      await page.click('#dest-change');
+      await page.click('#dest-rechoose');
+      await page.waitForSelector('#dest:not(.override)[data-hospital="H1"]', { timeout: 5000 });
+      const evs = await destEvents();
+      const last = evs[evs.length - 1];
+      if (evs.length !== n0 + 1 || last.detail.hospital !== 'H1' || last.detail.override) throw new Error(JSON.stringify(last));
+      return await page.isHidden('#dest-form');
+    });
 
     // ---- gazetteer and triage ------------------------------------------------------------------
     const placeAt = (name) => PLACES.find((p) => p.name === name);
@@ -452,7 +573,7 @@ async function main() {
       await check('a crew user (a role without call-taking rights) gets a read-only view, and the server refuses its call.new', async () => {
         await loginAs('web-crew');
         const ui = await page.evaluate(() => ({ intake: !document.getElementById('intake').hidden, note: !document.getElementById('readonly-note').hidden,
-          assign: document.querySelectorAll('button.assign, #cancel-inc').length }));
+          assign: document.querySelectorAll('button.assign, #cancel-inc, #dest-change').length }));
         if (ui.intake || !ui.note || ui.assign) throw new Error(JSON.stringify(ui));
         const r = await api('call.new', { lat: CLAT, lon: CLON, complaint: 'other' });
         if (!r.error || r.error.code !== 'EACCES') throw new Error(`call.new: ${JSON.stringify(r)}`);
@@ -460,7 +581,7 @@ async function main() {
       });
       await shot(page, 'crew-readonly');
 
-      await check('a call-taker takes a call and sees candidates, but no assign button, and key 1 assigns nothing', async () => {
+      await check('a call-taker takes a call and sees candidates, but no assign button, and key 1 assigns nothing (no destination change: F9)', async () => {
         await loginAs('web-ct');
         await page.keyboard.press('F2');
         await page.keyboard.type('13600136000');
@@ -480,10 +601,12 @@ async function main() {
         await page.focus('#cand-panel');
         await page.keyboard.press('1');
         await page.keyboard.press('Alt+1');
+        await page.keyboard.press('F9');
         await page.waitForTimeout(1500);
         const ops = await page.evaluate(() => window.__ops);
         const inc = await api('incident', { incident: id });
         if (ops.includes('assign')) throw new Error('an assign request was sent');
+        if ((await page.$('#dest-change')) || !(await page.isHidden('#dest-form'))) throw new Error('a call-taker is offered the destination change');
         if (inc.incident.state !== 'new' || inc.incident.vehicle) throw new Error(`incident ${inc.incident.state} ${inc.incident.vehicle}`);
         return true;
       });

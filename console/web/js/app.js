@@ -3,7 +3,10 @@
 // assignment and the priority-1 auto-assign countdown, the incident list and detail (timeline,
 // golden-time clocks refreshed every 5 s and ticking each second in between), the alerts panel
 // fed by golden_alert timeline events, the fleet on the map moving with pushed vehicle events,
-// and the map's other layers (js/layers.js). What the page offers follows the role hello
+// and the map's other layers (js/layers.js). The selected candidate's road route is drawn on
+// the map (click, hover, ↑/↓; the first by default); the detail shows where the patient goes
+// and why (the newest `destination` event), and lets a dispatcher have it chosen again or
+// override it with a reason (F9). What the page offers follows the role hello
 // returned (ROLE_CAN, mirroring dispatcher/auth.c; the server refuses anyway). State lives in
 // the maps below, filled from replies and pushed events (docs/api.md).
 (function () {
@@ -39,6 +42,9 @@ const state = {
   priorityTouched: false,    // the call-taker chose the priority: triage no longer sets it
   placePicked: null,         // the gazetteer name put into the address field (replaced by the next pick)
   onsetFromTriage: null,     // the onset text the stroke triage's "last known well" wrote
+  candSel: 0,                // the candidate whose route is drawn (index into current.candidates)
+  candHover: null,           // the candidate row under the mouse: its route while hovered
+  destBusy: false,           // a destination request is on its way
 };
 
 let map;
@@ -181,7 +187,10 @@ function applyRole() {
 }
 
 function renderKeysHelp() {
-  $('keys-help').textContent = !state.role || can('assign') ? t('keys_help') : can('call.new') ? t('keys_help_call_taker') : t('keys_help_readonly');
+  let s = !state.role || can('assign') ? t('keys_help') : can('call.new') ? t('keys_help_call_taker') : t('keys_help_readonly');
+  if (state.role && can('candidates')) s += ` · ${t('keys_help_cand')}`;
+  if (state.role && can('destination')) s += ` · ${t('keys_help_dest')}`;
+  $('keys-help').textContent = s;
 }
 
 function setConn(up) {
@@ -332,6 +341,8 @@ async function submitCall(ev) {
     const r = await state.api.request('call.new', args);
     noteServerTime(r.incident.created_at);
     state.current = { incident: r.incident, candidates: r.candidates };
+    state.candSel = 0;
+    state.candHover = null;
     onIncident(r.incident);
     selectIncident(r.incident.id);
     renderCandidates();
@@ -351,7 +362,7 @@ function renderCandidates() {
   const cur = state.current;
   $('cand-for').textContent = cur ? t('cand_for', { id: cur.incident.id }) : '';
   $('cand-msg').textContent = '';
-  if (!cur) { renderCountdown(); return; }
+  if (!cur) { renderCountdown(); updateCandidateRoute(); return; }
   const open = cur.incident.state === 'new';
   const mayAssign = can('assign');
   cur.candidates.forEach((c, i) => {
@@ -360,6 +371,10 @@ function renderCandidates() {
     tr.innerHTML = `<td class="key">${i + 1}</td><td class="unit"><b>${escapeHtml(c.call_sign || c.vehicle)}</b> <small>${escapeHtml(c.vehicle)} ${escapeHtml(c.kind || '')}</small></td>` +
       `<td class="num">${fmtDur(c.eta_s)}</td><td class="num">${fmtDist(c.distance_m)}</td><td>${escapeHtml(tWord('method', c.eta_method))}</td>`;
     if (cur.incident.vehicle === c.vehicle) tr.className = 'chosen';
+    if (open && i === state.candSel) tr.classList.add('sel');
+    // Click (not on its button) or hover: that unit's road route to the scene on the map.
+    tr.addEventListener('click', (e) => { if (!e.target.closest('button')) selectCandidate(i); });
+    tr.addEventListener('mouseenter', () => { state.candHover = i; updateCandidateRoute(); });
     body.appendChild(tr);
     if (!mayAssign) return;
     const td = document.createElement('td');
@@ -376,6 +391,25 @@ function renderCandidates() {
   else if (open) $('cand-msg').textContent = mayAssign ? t('assign_key') : t('assign_by_dispatcher');
   else if (cur.incident.vehicle) $('cand-msg').textContent = t('assigned_ok', { id: cur.incident.id, vehicle: cur.incident.vehicle });
   renderCountdown();
+  updateCandidateRoute();
+}
+
+/* The route drawn for the candidates: the hovered row's, else the selected one's (the first
+ * by default), while the call waits for a unit; none once it has one (its own route shows). */
+function updateCandidateRoute() {
+  const cur = state.current;
+  const list = cur && cur.incident.state === 'new' ? cur.candidates : [];
+  if (state.candSel >= list.length) state.candSel = 0;
+  const c = list[state.candHover !== null && list[state.candHover] ? state.candHover : state.candSel];
+  if (layers) layers.previewRoute(c ? cur.incident.id : null, c ? c.vehicle : null);
+}
+
+function selectCandidate(i) {
+  const cur = state.current;
+  if (!cur || !cur.candidates[i]) return;
+  state.candSel = i;
+  state.candHover = null;
+  renderCandidates();
 }
 
 function renderCountdown() {
@@ -466,17 +500,52 @@ function eventText(e) {
     return t('event_golden_alert', { level: t(`alert_${e.detail.level}`), metric: tWord('metric', e.detail.metric) });
   if (e.kind === 'alert_ack' && e.detail)
     return t('event_alert_ack', { alert: e.detail.alert, by: String(e.detail.by || '').replace(/ session \d+$/, '') });
+  if (e.kind === 'destination' && e.detail)
+    return t('event_destination', { name: e.detail.name || e.detail.hospital || '?', reason: e.detail.reason || '' });
   return tWord('event', e.kind);
+}
+
+/* The newest destination event of the selected incident's timeline, or null. */
+function latestDestination() {
+  let best = null;
+  for (const e of state.timeline) if (e.kind === 'destination' && e.detail && (!best || e.seq > best.seq)) best = e;
+  return best;
+}
+
+function hospitalName(id) {
+  const h = layers.hospitalList().find((x) => x.id === id);
+  return h ? h.name || h.id : id;
+}
+
+/* The incident's destination: hospital, why, the travel time from the scene, and whether an
+ * operator chose it (what the rules recommended then). From the newest destination event, or
+ * the incident's own destination while its timeline is not read yet. */
+function destinationHtml(inc) {
+  const ev = latestDestination();
+  const d = ev && (!inc.destination || ev.detail.hospital === inc.destination) ? ev.detail : null;
+  const hid = d ? d.hospital : inc.destination;
+  if (!hid) return `<div id="dest" class="dest none"><b>${escapeHtml(t('dest_label'))}</b>: ${escapeHtml(t('dest_none'))}</div>`;
+  const name = d ? d.name || d.hospital : inc.destination_name || inc.destination;
+  const extra = [];
+  if (d && d.eta_s !== undefined && d.eta_s !== null) extra.push(t('dest_eta', { eta: fmtDur(d.eta_s), method: tWord('method', d.eta_method) }));
+  if (d && d.override && d.recommended) extra.push(t('dest_recommended', { name: hospitalName(d.recommended) }));
+  if (d && d.on_diversion) extra.push(t('hosp_diversion'));
+  return `<div id="dest" class="dest${d && d.override ? ' override' : ''}" data-hospital="${escapeHtml(hid)}" data-override="${!!(d && d.override)}">` +
+    `<b>${escapeHtml(t('dest_label'))}</b>: <span class="dest-name">${escapeHtml(name)}</span>` +
+    `${d && d.override ? ` <span class="tag override">${escapeHtml(t('dest_override'))}</span>` : ''}` +
+    `${d && d.reason ? `<div class="dest-why">${escapeHtml(d.reason)}</div>` : ''}` +
+    `${extra.length ? `<div class="dest-more">${escapeHtml(extra.join(' · '))}</div>` : ''}</div>`;
 }
 
 function renderDetail() {
   const el = $('detail');
   const inc = state.selected && state.incidents.get(state.selected);
-  if (!inc) { el.innerHTML = `<div class="hint">${escapeHtml(t('detail_none'))}</div>`; return; }
+  if (!inc) { el.innerHTML = `<div class="hint">${escapeHtml(t('detail_none'))}</div>`; closeDestForm(); return; }
   const v = inc.vehicle && state.vehicles.get(inc.vehicle);
   // Newest first, so the latest event is in sight without scrolling (numbered by seq order).
   const rows = state.timeline.slice().reverse().map((e) => `<li class="ev ev-${escapeHtml(e.kind)}${e.detail && e.detail.level ? ' lvl-' + escapeHtml(e.detail.level) : ''}">` +
     `<span class="time">${fmtTime(e.at)}</span> ${escapeHtml(eventText(e))}` +
+    `${e.kind === 'destination' && e.detail && e.detail.override ? ` <span class="tag override">${escapeHtml(t('dest_override'))}</span>` : ''}` +
     `${e.vehicle ? ' <small>' + escapeHtml(e.vehicle) + '</small>' : ''}</li>`).join('');
   const over = inc.state === 'closed' || inc.state === 'cancelled';
   el.innerHTML =
@@ -485,8 +554,9 @@ function renderDetail() {
     `${escapeHtml(t('field_state'))}: <span class="state st-${escapeHtml(inc.state)}">${escapeHtml(tWord('state', inc.state))}</span> · ` +
     `${escapeHtml(t('field_vehicle'))}: ${escapeHtml(v ? `${v.call_sign || ''} ${v.id}` : inc.vehicle || '—')} · ` +
     `${escapeHtml(t('field_created'))}: ${fmtTime(inc.created_at)}` +
-    `${inc.address ? '<br>' + escapeHtml(inc.address) : ''}</div>` +
+    `${inc.address ? '<br>' + escapeHtml(inc.address) : ''}</div>` + destinationHtml(inc) +
     `<div class="actions">${inc.state === 'new' && can('candidates') ? `<button type="button" id="recompute">${escapeHtml(t('recompute'))}</button>` : ''}` +
+    `${over || !can('destination') ? '' : `<button type="button" id="dest-change">${escapeHtml(t('dest_change'))}</button>`}` +
     `${over || !can('cancel') ? '' : `<button type="button" id="cancel-inc" class="danger">${escapeHtml(t('cancel_inc'))}</button>`}</div>` +
     `<h3>${escapeHtml(t('clocks'))}</h3><table id="clocks" class="clocks"></table>` +
     `<h3>${escapeHtml(t('timeline'))}</h3><ol id="timeline" class="timeline" reversed>${rows}</ol>`;
@@ -494,7 +564,91 @@ function renderDetail() {
   if (rc) rc.addEventListener('click', () => recompute(inc.id));
   const cb = $('cancel-inc');
   if (cb) cb.addEventListener('click', () => cancelIncident(inc.id));
+  const dc = $('dest-change');
+  if (dc) dc.addEventListener('click', openDestForm);
+  if (over || !can('destination')) closeDestForm();
+  else if (!$('dest-form').hidden) fillHospitals();
   renderClocks();
+}
+
+/* ---- destination: chosen again, or an operator's override with a reason ------------------- */
+/* The hospital picker: every hospital map.layers gave, those on diversion marked, the current
+ * destination marked; the choice made so far kept. */
+function fillHospitals() {
+  const sel = $('dest-hospital');
+  const inc = state.selected && state.incidents.get(state.selected);
+  const cur = inc && inc.destination;
+  const keep = sel.value;
+  const list = layers.hospitalList().slice().sort((a, b) => (a.on_diversion - b.on_diversion) || String(a.id).localeCompare(String(b.id)));
+  const key = JSON.stringify([list.map((h) => [h.id, h.name, h.on_diversion, h.cath_lab_ready, h.ct_ready]), cur, I18N.getLang()]);
+  if (sel.dataset.key === key) return;
+  sel.dataset.key = key;
+  sel.textContent = '';
+  for (const h of list) {
+    const o = document.createElement('option');
+    o.value = h.id;
+    const caps = (h.capabilities || []).map((c) => tWord('cap', c)).join('/');
+    o.textContent = `${h.name || h.id} (${h.id})${caps ? ' · ' + caps : ''}${h.on_diversion ? ` · 【${t('hosp_diversion')}】` : ''}${h.id === cur ? ' · ' + t('dest_current') : ''}`;
+    o.dataset.diversion = String(!!h.on_diversion);
+    if (h.on_diversion) o.className = 'diversion';
+    sel.appendChild(o);
+  }
+  const pickable = list.find((h) => h.id === keep) || list.find((h) => h.id !== cur && !h.on_diversion) || list[0];
+  if (pickable) sel.value = pickable.id;
+  if (!list.length) $('dest-error').textContent = t('dest_no_hospitals');
+}
+
+/* F9 or the detail's button: the destination form for the selected incident. */
+function openDestForm() {
+  const inc = state.selected && state.incidents.get(state.selected);
+  if (!inc || !can('destination') || inc.state === 'closed' || inc.state === 'cancelled') return;
+  const form = $('dest-form');
+  if (form.hidden || form.dataset.incident !== inc.id) {
+    form.reset();
+    $('dest-error').textContent = '';
+    $('dest-hospital').dataset.key = '';
+  }
+  form.dataset.incident = inc.id;
+  $('dest-for').textContent = inc.id;
+  form.hidden = false;
+  fillHospitals();
+  layers.refreshLayers().then(fillHospitals, () => {});   // the hospitals' status now, not 30 s ago
+  $('dest-hospital').focus();
+}
+
+function closeDestForm() {
+  const form = $('dest-form');
+  if (!form || form.hidden) return;
+  form.hidden = true;
+  $('dest-error').textContent = '';
+}
+
+/* Sends op destination for the form's incident: `override` with the picked hospital and the
+ * typed reason (the dispatcher refuses an override without one: its error is shown), or
+ * without a hospital (the dispatcher chooses again). */
+async function sendDestination(override) {
+  const id = $('dest-form').dataset.incident;
+  if (!id || state.destBusy) return;
+  const args = { incident: id };
+  if (override) {
+    args.hospital = $('dest-hospital').value;
+    args.reason = $('dest-reason').value.trim();
+  }
+  $('dest-error').textContent = '';
+  state.destBusy = true;
+  try {
+    const r = await state.api.request('destination', args);
+    if (r.entry) onTimeline(id, r.entry);
+    if (r.incident) onIncident(r.incident);
+    const d = (r.entry && r.entry.detail) || {};
+    toast(t(d.override ? 'dest_overridden' : 'dest_chosen', { id, name: d.name || d.hospital || '' }));
+    closeDestForm();
+  } catch (e) {
+    $('dest-error').textContent = t('error', { msg: errText(e) });
+    if (override && e.code === 'EINVAL') $('dest-reason').focus();
+  } finally {
+    state.destBusy = false;
+  }
 }
 
 function renderClocks() {
@@ -523,6 +677,8 @@ async function recompute(id) {
   try {
     const r = await state.api.request('candidates', { incident: id });
     state.current = { incident: state.incidents.get(id), candidates: r.candidates };
+    state.candSel = 0;
+    state.candHover = null;
     renderCandidates();
   } catch (e) { toast(t('error', { msg: errText(e) }), true); }
 }
@@ -602,6 +758,18 @@ function onKey(e) {
     return;
   }
   if (e.key === 'F4') { e.preventDefault(); toggleLang(); return; }
+  if (e.key === 'F9') { e.preventDefault(); openDestForm(); return; }
+  if (e.key === 'Escape' && $('dest-form').contains(document.activeElement) && !$('dest-form').hidden) {
+    closeDestForm();
+    if ($('dest-change')) $('dest-change').focus();
+    return;
+  }
+  // ↑/↓ in the candidates panel: the next or previous unit's route.
+  if ((e.key === 'ArrowDown' || e.key === 'ArrowUp') && $('cand-panel').contains(document.activeElement) && !inTextField(document.activeElement)) {
+    const n = state.current && state.current.incident.state === 'new' ? state.current.candidates.length : 0;
+    if (n) { e.preventDefault(); selectCandidate((state.candSel + (e.key === 'ArrowDown' ? 1 : n - 1)) % n); }
+    return;
+  }
   if (e.key === 'Escape') { if (inTextField(document.activeElement) || state.current) { clearIntake(); } return; }
   // 1-5 assign the n-th candidate: anywhere outside a text field, or with Alt from inside one.
   if (/^[1-5]$/.test(e.key) && (e.altKey || !inTextField(document.activeElement)) && can('assign')) {
@@ -657,6 +825,10 @@ function init() {
   $('clear-call').addEventListener('click', clearIntake);
   for (const id of ['f-lat', 'f-lon']) $(id).addEventListener('change', () => { const l = typedLocation(); if (l) map.setPin(l[0], l[1]); });
   $('show-all').addEventListener('change', (e) => { state.showAll = e.target.checked; if (state.api) loadAll(); });
+  $('cand-body').addEventListener('mouseleave', () => { state.candHover = null; updateCandidateRoute(); });
+  $('dest-form').addEventListener('submit', (e) => { e.preventDefault(); sendDestination(true); });
+  $('dest-rechoose').addEventListener('click', () => sendDestination(false));
+  $('dest-close').addEventListener('click', closeDestForm);
   document.addEventListener('keydown', onKey);
   $('cand-panel').tabIndex = -1;
   renderKeysHelp();

@@ -6,6 +6,8 @@
 // every open incident with a unit, and at once for the selected one), and the 15/30-minute
 // coverage (op coverage with points: each demand point covered or not, the share in the
 // legend; every 60 s while shown). Which layers are shown is remembered in localStorage.
+// Apart from the switched layers: the route of the candidate selected in the candidates list
+// (op route with its vehicle; dashed blue), drawn and removed as js/app.js asks.
 (function () {
 'use strict';
 
@@ -40,6 +42,8 @@ class MapLayers {
     this.stations = new Map();    // id -> marker
     this.routes = new Map();      // incident id -> {line, data}
     this.coverage = { result: null, points: 0, error: null, seq: 0 };
+    this.previewGroup = L.layerGroup().addTo(this.map);   // a candidate's route (not switched)
+    this.preview = { key: null, seq: 0, line: null, data: null, pending: false };
     this.layersError = null;
     this.bounds = null;           // of the road graph (map.layers)
     this.timers = [];
@@ -165,6 +169,7 @@ class MapLayers {
     if (this.on.stations) h += `<span><i class="lg-station"></i>${escapeHtml(t('legend_station'))}</span>`;
     if (this.on.routes) h += `<span><i class="lg-route"></i>${escapeHtml(t('legend_route_scene'))}</span>` +
       `<span><i class="lg-route dest"></i>${escapeHtml(t('legend_route_destination'))}</span>`;
+    if (this.preview.line) h += `<span><i class="lg-route cand"></i>${escapeHtml(t('legend_route_candidate'))}</span>`;
     if (this.on.coverage && this.available('coverage') && this.coverage.result) {
       const r = this.coverage.result;
       h += `<span class="lg-coverage" data-share="${r.share}"><i style="background:#1a9641"></i>${escapeHtml(t('legend_covered'))} ` +
@@ -374,6 +379,49 @@ class MapLayers {
 
   /* The selected incident changed or one incident changed: its route now. */
   routeChanged(id) { if (id) this.refreshRoutes(id); }
+
+  /* ---- a candidate's route ----------------------------------------------------------------- */
+  /* Draws the road route of candidate unit `vehicle` to the scene of incident `incident` (op
+   * route with that vehicle), dashed blue so that it is not taken for an assigned unit's route;
+   * one at a time: a new one replaces it, and null (or no argument) removes it. Drawn whatever
+   * the routes layer shows, as part of the candidates list. Resolves when drawn or dropped. */
+  async previewRoute(incident, vehicle) {
+    const key = incident && vehicle ? `${incident}/${vehicle}` : null;
+    const p = this.preview;
+    if (key === p.key && (p.line || p.pending)) return;
+    p.key = key;
+    const seq = ++p.seq;
+    if (!key) { this.dropPreview(); return; }
+    if (!this.opts.ready()) return;
+    p.pending = true;
+    let r = null;
+    try { r = await this.opts.request('route', { incident, vehicle }); } catch (e) { r = null; }
+    if (seq !== p.seq) return;
+    p.pending = false;
+    this.dropPreview();
+    if (!r || !r.path || r.path.length < 2) return;
+    p.line = L.polyline(r.path, { color: '#2c7bb6', weight: 4 * remScale(), opacity: 0.9, dashArray: '10 7',
+      interactive: false, className: 'route route-candidate' }).addTo(this.previewGroup);
+    p.data = r;
+    const el = p.line.getElement();
+    if (el) { el.dataset.incident = incident; el.dataset.vehicle = vehicle; }
+    this.opts.onChange();
+  }
+
+  dropPreview() {
+    const p = this.preview;
+    if (p.line) { p.line.remove(); p.line = null; p.data = null; this.opts.onChange(); }
+  }
+
+  /* For the browser test: the candidate route drawn now, or null. */
+  previewShown() {
+    const p = this.preview;
+    return p.line ? { vehicle: p.data.vehicle, incident: p.data.incident, eta_method: p.data.eta_method,
+      path: p.line.getLatLngs().map((q) => [q.lat, q.lng]) } : null;
+  }
+
+  /* The hospitals as map.layers last gave them (for the destination picker). */
+  hospitalList() { return [...this.hospitals.values()].map((r) => r.data); }
 
   /* ---- coverage ---------------------------------------------------------------------------- */
   async refreshCoverage() {

@@ -16,6 +16,13 @@
  *     over 200 placed units plus the ranking (sort by ETA), and vs one reverse Dijkstra. Units
  *     keep moving between our recommendations (each step moves 20 of them one arc on with
  *     ch_unit_set, timed separately);
+ *   - one-to-one against Routino (headline city; routino.h: the same graph written out as OSM
+ *     XML, a routino-router process per query on the same coordinate pairs as ours, snap + CH;
+ *     both Routino's process wall time and its own --logtime time; its routes re-costed on our
+ *     graph, never cheaper than our optimum);
+ *   - coverage updates (cities with travel times): a unit going unavailable, available again or
+ *     moving, with geo/coverage.h and the CH kept up to date as the dispatcher does, against a
+ *     full recomputation (and checked equal to it);
  *   - isochrones of 15 and 30 min from one vertex: pgr_drivingDistance vs route_isochrone().
  * Every pgRouting answer is checked against ours: costs within 1e-6 relative, isochrones the same
  * vertex set (a vertex within 1e-6 relative of the limit counts as a tie). A mismatch is printed
@@ -33,12 +40,17 @@
  * Usage (normally `bench/run route [CITY...]`): bench_route [CITY...], CITY in Nanjing, Xian,
  * Haikou, NY. ROUTE_BENCH_DATA overrides the data directory (default
  * $GOLDLINE_ROOT/../shared/data/roads). Ends with the headline lines `recommend_p99_ms`,
- * `speedup_vs_pgrouting` and `graph_load_s`, for Nanjing (or the first city given).
+ * `speedup_vs_pgrouting`, `graph_load_s`, `speedup_vs_routino` (when Routino is installed),
+ * `coverage_update_ms` and `closure_apply_ms` (route_closure.c), for Nanjing (or the first city
+ * given).
  */
 #include "ch.h"
+#include "coverage.h"
 #include "graph.h"
 #include "roads_file.h"
 #include "route.h"
+#include "route_closure.h"
+#include "routino.h"
 #include "snap.h"
 
 #include <inttypes.h>
@@ -61,6 +73,12 @@
 #define VERTS "route_bench_vertices"
 #define EDGES_SQL "SELECT id, source, target, cost, reverse_cost FROM " EDGES
 #define DB "goldline_route"
+#define ROUTINO_QUERIES 100  /* one-to-one coordinate pairs given to Routino and to us */
+#define ROUTINO_REPS 3       /* timed Routino processes per pair */
+#define OUR_ROUTINO_REPS 20  /* our timed runs per pair */
+#define COV_PLACES 2000      /* demand points (graph vertices as villages and towns) */
+#define COV_UPDATES 600      /* timed unit status changes and moves */
+#define COV_MOVE_M 200.0     /* a move: what makes the dispatcher re-count a unit (roads.h) */
 
 static uint64_t rng_state = 20261128;
 static int mismatches;
@@ -291,7 +309,335 @@ static void row(const char *op, struct stat2 pg, struct stat2 ours, const char *
 struct headline {
     double recommend_p99_ms, speedup, ready_s;
     int set;
+    double routino_speedup; /* Routino's own time per query, median / ours, median */
+    int routino_set;
+    double coverage_p99_ms; /* unit status change or move, coverage and CH kept up to date */
+    int coverage_set;
+    double closure_p99_ms; /* a closure until the 200-unit recommendation honours it */
+    int closure_set;
 };
+
+/* A row against a reference other than pgRouting (Routino, a recomputation). */
+static void row_ref(const char *op, const char *ours_name, struct stat2 ref, struct stat2 ours)
+{
+    printf("  %-30s %-10s %10.3f %10.3f %10.3f %10.3f %9.0fx  (ref %zu, ours %zu runs)\n", op, ours_name, ref.med,
+           ref.p99, ours.med, ours.p99, ref.med / ours.med, ref.n, ours.n);
+}
+
+static const graph_t *coord_graph; /* for cmp_coord */
+
+static int cmp_coord(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    const graph_t *g = coord_graph;
+    if (g->lat[x] != g->lat[y])
+        return g->lat[x] < g->lat[y] ? -1 : 1;
+    if (g->lon[x] != g->lon[y])
+        return g->lon[x] < g->lon[y] ? -1 : 1;
+    return 0;
+}
+
+/* unique[v] = 1 when no other vertex lies within 1e-5 degrees of v in latitude with the same
+ * longitude to 1e-5 (Routino's nearest node is then v itself). NULL when out of memory. */
+static uint8_t *unique_vertices(const graph_t *g)
+{
+    uint32_t n = g->n_vertices, *idx = malloc(n * sizeof *idx);
+    uint8_t *u = malloc(n);
+    if (idx == NULL || u == NULL) {
+        free(idx);
+        free(u);
+        return NULL;
+    }
+    for (uint32_t v = 0; v < n; v++) {
+        idx[v] = v;
+        u[v] = 1;
+    }
+    coord_graph = g;
+    qsort(idx, n, sizeof *idx, cmp_coord);
+    /* Sorted by latitude: any neighbour within 1e-5 in both lies in a window of the order. */
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t j = i + 1; j < n && g->lat[idx[j]] - g->lat[idx[i]] <= 1e-5; j++)
+            if (fabs(g->lon[idx[j]] - g->lon[idx[i]]) <= 1e-5)
+                u[idx[i]] = u[idx[j]] = 0;
+    free(idx);
+    return u;
+}
+
+/*
+ * One-to-one against Routino on the same graph (written out as OSM XML, see routino.h), the
+ * same ROUTINO_QUERIES coordinate pairs (vertices' coordinates) for both: Routino's router, a
+ * process per query, vs our snap of both points plus the CH one-to-one. Routino's route is
+ * re-costed on our graph: it can never be cheaper than our optimum (that would be a mismatch).
+ */
+static int run_routino(struct city *c, ch_t *ch, const snap_t *snap, struct headline *h)
+{
+    const graph_t *g = c->g;
+    uint32_t n = g->n_vertices;
+    if (g->lat == NULL)
+        return 0;
+    if (!routino_available()) {
+        printf("  Routino: skipped (routino-router / planetsplitter not installed: Debian package routino,"
+               " in deploy/setup.sh)\n");
+        return 0;
+    }
+    char dir[] = "/tmp/goldline-routino-XXXXXX";
+    if (mkdtemp(dir) == NULL) {
+        perror("bench_route: mkdtemp");
+        return -1;
+    }
+    double xml_ms = 0, split_ms = 0;
+    int rc = -1;
+    uint8_t *uniq = NULL;
+    uint32_t qs[ROUTINO_QUERIES], qt[ROUTINO_QUERIES];
+    double *wall = malloc(ROUTINO_QUERIES * ROUTINO_REPS * sizeof *wall);
+    double *own = malloc(ROUTINO_QUERIES * ROUTINO_REPS * sizeof *own);
+    double *ours = malloc(ROUTINO_QUERIES * OUR_ROUTINO_REPS * sizeof *ours);
+    double excess[ROUTINO_QUERIES];
+    int64_t best[ROUTINO_QUERIES];
+    if (wall == NULL || own == NULL || ours == NULL)
+        goto done;
+    if (routino_prepare(g, dir, &xml_ms, &split_ms) < 0)
+        goto done;
+    printf("  Routino database: OSM XML written in %.0f ms, planetsplitter --prune-none %.1f s\n", xml_ms,
+           split_ms / 1e3);
+    uniq = unique_vertices(g);
+    if (uniq == NULL)
+        goto done;
+    for (int q = 0; q < ROUTINO_QUERIES; q++) {
+        do {
+            qs[q] = rng_below(n);
+            qt[q] = rng_below(n);
+        } while (!uniq[qs[q]] || !uniq[qt[q]] || qs[q] == qt[q]);
+        route_pos_t ps = route_pos_vertex(qs[q]), pd = route_pos_vertex(qt[q]);
+        if (ch_one_to_one(ch, &ps, &pd, GRAPH_COST_INF, &best[q]) != 0)
+            best[q] = GRAPH_COST_INF;
+    }
+
+    /* The route check: one run per pair with the route's points. */
+    int optimal = 0, unmapped = 0, unrouted = 0, checked = 0;
+    for (int q = 0; q < ROUTINO_QUERIES; q++) {
+        routino_run_t r;
+        if (routino_route(dir, g->lat[qs[q]], g->lon[qs[q]], g->lat[qt[q]], g->lon[qt[q]], 1, &r) < 0)
+            goto done;
+        uint32_t end = GRAPH_NONE;
+        int64_t cost = r.routed ? routino_recost(g, qs[q], r.lat, r.lon, r.n_points, &end) : -1;
+        routino_run_free(&r);
+        if (!r.routed) {
+            unrouted++;
+            continue;
+        }
+        if (cost < 0 || end != qt[q]) {
+            unmapped++;
+            continue;
+        }
+        if (cost < best[q]) {
+            printf("  MISMATCH Routino's route %" PRIu32 " -> %" PRIu32 " re-costed %" PRId64
+                   " us beats our optimum %" PRId64 " us\n",
+                   qs[q], qt[q], cost, best[q]);
+            mismatches++;
+        }
+        optimal += cost == best[q];
+        excess[checked++] = best[q] > 0 ? (double)(cost - best[q]) / (double)best[q] : 0.0;
+    }
+
+    /* Timed Routino runs (no output file), then ours on the same pairs. */
+    size_t nw = 0;
+    for (int rep = 0; rep < ROUTINO_REPS; rep++)
+        for (int q = 0; q < ROUTINO_QUERIES; q++) {
+            routino_run_t r;
+            if (routino_route(dir, g->lat[qs[q]], g->lon[qs[q]], g->lat[qt[q]], g->lon[qt[q]], 0, &r) < 0)
+                goto done;
+            wall[nw] = r.wall_ms;
+            own[nw++] = r.own_ms;
+        }
+    size_t no = 0;
+    int snap_diff = 0;
+    for (int rep = 0; rep < OUR_ROUTINO_REPS; rep++)
+        for (int q = 0; q < ROUTINO_QUERIES; q++) {
+            snap_hit_t a, b;
+            int64_t x = GRAPH_COST_INF;
+            double t0 = now_ms();
+            if (snap_point(snap, g->lat[qs[q]], g->lon[qs[q]], SNAP_DEFAULT_MAX_M, &a) == 0 &&
+                snap_point(snap, g->lat[qt[q]], g->lon[qt[q]], SNAP_DEFAULT_MAX_M, &b) == 0)
+                ch_one_to_one(ch, &a.pos, &b.pos, GRAPH_COST_INF, &x);
+            ours[no++] = now_ms() - t0;
+            snap_diff += rep == 0 && x != best[q];
+        }
+    if (snap_diff) {
+        printf("  MISMATCH %d coordinate pairs: snapped CH cost differs from the vertex-to-vertex cost\n",
+               snap_diff);
+        mismatches++;
+    }
+    int own_ok = 1;
+    for (size_t i = 0; i < nw; i++)
+        own_ok &= !isnan(own[i]);
+    struct stat2 so = stats_of(ours, no), sw = stats_of(wall, nw);
+    struct stat2 ex = stats_of(excess, (size_t)checked);
+    printf("  %-30s %-10s %10s %10s %10s %10s %10s\n", "one-to-one vs Routino, ms", "ours", "Rtn med", "Rtn p99",
+           "ours med", "ours p99", "ratio");
+    row_ref("Routino process (wall)", "snap+CH", sw, so);
+    if (own_ok) {
+        struct stat2 sr = stats_of(own, nw);
+        row_ref("Routino own time (--logtime)", "snap+CH", sr, so);
+        if (h != NULL && !h->routino_set) {
+            h->routino_speedup = sr.med / so.med;
+            h->routino_set = 1;
+        }
+    } else {
+        printf("  Routino own time: not printed by this routino-router (no --logtime line)\n");
+    }
+    printf("  Routino's routes re-costed on our graph (%d pairs): %d exactly optimal, excess median %.4f %%,"
+           " max %.4f %%; %d not mapped onto our arcs, %d not routed\n",
+           checked, optimal, checked ? ex.med * 100 : 0.0, checked ? excess[checked - 1] * 100 : 0.0, unmapped,
+           unrouted);
+    rc = 0;
+done:
+    free(uniq);
+    free(wall);
+    free(own);
+    free(ours);
+    routino_cleanup(dir);
+    return rc;
+}
+
+/* A demand point near vertex v: up to ~150 m off the road, as places are. */
+static coverage_demand_t demand_near(const graph_t *g, uint32_t v)
+{
+    coverage_demand_t d;
+    int town = rng_below(10) == 0;
+    d.lat = g->lat[v] + ((double)rng_below(2001) - 1000.0) * 1.35e-6;
+    d.lon = g->lon[v] + ((double)rng_below(2001) - 1000.0) * 1.35e-6;
+    d.population = town ? 5000 + rng_below(75001) : 100 + rng_below(2901);
+    d.area = town ? COVERAGE_AREA_TOWN : COVERAGE_AREA_COUNTRYSIDE;
+    return d;
+}
+
+/*
+ * coverage_update_ms: COV_PLACES demand points (vertices sampled as villages and towns, about
+ * 150 m off the road, populations 100-3,000 and 5,000-80,000), the 200 units of the
+ * recommendation, and COV_UPDATES unit updates timed as the dispatcher does them
+ * (dispatcher/roads.c roads_unit_update): a unit going unavailable (ch_unit_remove +
+ * coverage_set_unit NULL), coming back (snap + ch_unit_set + coverage_set_unit), or moving at
+ * least COV_MOVE_M (the same three). The state after them is compared with a fresh computation.
+ */
+static int run_coverage(struct city *c, ch_t *ch, const snap_t *snap, const uint32_t *unit_v0,
+                        struct headline *h)
+{
+    const graph_t *g = c->g;
+    uint32_t n = g->n_vertices, unit_v[UNITS];
+    route_pos_t pos[UNITS];
+    int avail[UNITS];
+    coverage_demand_t *dem = malloc(COV_PLACES * sizeof *dem);
+    double *t_off = malloc(COV_UPDATES * sizeof(double)), *t_on = malloc(COV_UPDATES * sizeof(double));
+    double *t_mv = malloc(COV_UPDATES * sizeof(double)), *t_all = malloc(COV_UPDATES * sizeof(double));
+    coverage_t *cov = NULL, *fresh = NULL;
+    int rc = -1;
+    if (dem == NULL || t_off == NULL || t_on == NULL || t_mv == NULL || t_all == NULL)
+        goto done;
+    for (int i = 0; i < COV_PLACES; i++)
+        dem[i] = demand_near(g, rng_below(n));
+    double t0 = now_ms();
+    if (coverage_new(g, snap, dem, COV_PLACES, NULL, &cov) != 0)
+        goto done;
+    double build_ms = now_ms() - t0;
+    t0 = now_ms();
+    for (uint32_t u = 0; u < UNITS; u++) {
+        snap_hit_t hit;
+        unit_v[u] = unit_v0[u];
+        avail[u] = snap_point(snap, g->lat[unit_v[u]], g->lon[unit_v[u]], 500.0, &hit) == 0;
+        pos[u] = hit.pos;
+        if (avail[u] && (ch_unit_set(ch, u, &pos[u]) != 0 || coverage_set_unit(cov, u, &pos[u]) != 0))
+            goto done;
+    }
+    double place_ms = now_ms() - t0;
+    coverage_result_t r0;
+    coverage_get(cov, &r0);
+
+    size_t noff = 0, non = 0, nmv = 0, nall = 0;
+    for (int i = 0; i < COV_UPDATES; i++) {
+        uint32_t u = rng_below(UNITS);
+        int kind = !avail[u] ? 1 : rng_below(2) ? 0 : 2; /* 0 off, 1 on, 2 move */
+        if (kind == 2) {
+            double walked = 0;
+            for (int k = 0; k < 1000 && walked < COV_MOVE_M; k++) {
+                uint32_t v = unit_v[u], deg = g->out_first[v + 1] - g->out_first[v];
+                if (deg == 0)
+                    break;
+                uint32_t a = g->out_first[v] + rng_below(deg);
+                walked += g->arc_length_m[a];
+                unit_v[u] = g->arc_head[a];
+            }
+        }
+        t0 = now_ms();
+        if (kind == 0) {
+            ch_unit_remove(ch, u);
+            coverage_set_unit(cov, u, NULL);
+            avail[u] = 0;
+        } else {
+            snap_hit_t hit;
+            if (snap_point(snap, g->lat[unit_v[u]], g->lon[unit_v[u]], 500.0, &hit) == 0 &&
+                ch_unit_set(ch, u, &hit.pos) == 0 && coverage_set_unit(cov, u, &hit.pos) == 0) {
+                pos[u] = hit.pos;
+                avail[u] = 1;
+            }
+        }
+        double dt = now_ms() - t0;
+        if (kind == 0)
+            t_off[noff++] = dt;
+        else if (kind == 1)
+            t_on[non++] = dt;
+        else
+            t_mv[nmv++] = dt;
+        t_all[nall++] = dt;
+    }
+
+    /* The incremental state must equal a fresh computation with the same units. */
+    t0 = now_ms();
+    if (coverage_new(g, snap, dem, COV_PLACES, NULL, &fresh) != 0)
+        goto done;
+    for (uint32_t u = 0; u < UNITS; u++)
+        if (avail[u] && coverage_set_unit(fresh, u, &pos[u]) != 0)
+            goto done;
+    double fresh_ms = now_ms() - t0;
+    coverage_result_t ri, rf;
+    coverage_get(cov, &ri);
+    coverage_get(fresh, &rf);
+    if (ri.covered != rf.covered || ri.n_covered != rf.n_covered || ri.n_units != rf.n_units) {
+        printf("  MISMATCH coverage: incremental %" PRIu64 " covered (%" PRIu32 " points), fresh %" PRIu64
+               " (%" PRIu32 ")\n",
+               ri.covered, ri.n_covered, rf.covered, rf.n_covered);
+        mismatches++;
+    }
+    printf("  coverage: %d demand points (%" PRIu32 " not snapped), population %" PRIu64 "; %" PRIu32
+           " units cover %.1f %% (town %.1f %%, countryside %.1f %%); model built in %.0f ms, 200 units"
+           " placed in %.0f ms\n",
+           COV_PLACES, r0.n_unsnapped, r0.total, r0.n_units, r0.share * 100,
+           r0.area_share[COVERAGE_AREA_TOWN] * 100, r0.area_share[COVERAGE_AREA_COUNTRYSIDE] * 100, build_ms,
+           place_ms);
+    struct stat2 full = {fresh_ms, fresh_ms, 1};
+    struct stat2 all = stats_of(t_all, nall);
+    printf("  %-30s %-10s %10s %10s %10s %10s %10s\n", "coverage update, ms", "ours", "full med",
+           "full p99", "ours med", "ours p99", "ratio");
+    row_ref("unit unavailable", "increment", full, stats_of(t_off, noff));
+    row_ref("unit available again", "increment", full, stats_of(t_on, non));
+    row_ref("unit moved >= 200 m", "increment", full, stats_of(t_mv, nmv));
+    row_ref("any of the three", "increment", full, all);
+    printf("  (full = the model rebuilt and every available unit placed again, once: %.0f ms)\n", fresh_ms);
+    if (h != NULL && !h->coverage_set) {
+        h->coverage_p99_ms = all.p99;
+        h->coverage_set = 1;
+    }
+    rc = 0;
+done:
+    coverage_free(cov);
+    coverage_free(fresh);
+    free(dem);
+    free(t_off);
+    free(t_on);
+    free(t_mv);
+    free(t_all);
+    return rc;
+}
 
 static int run_city(PGconn *pg, struct city *c, int reps, struct headline *h)
 {
@@ -531,6 +877,22 @@ static int run_city(PGconn *pg, struct city *c, int reps, struct headline *h)
         h->set = 1;
     }
 
+    /* --- Routino one-to-one (headline city) and coverage updates -------------------------- */
+    if (c->time_costs && snap != NULL) {
+        if ((h != NULL && run_routino(c, ch, snap, h) < 0) || run_coverage(c, ch, snap, unit_v, h) < 0)
+            goto done;
+        double cl_p99, cl_med;
+        if (h != NULL) {
+            if (bench_closure_apply(c->g, unit_v, UNITS, rng_below, &cl_p99, &cl_med) == 0) {
+                h->closure_p99_ms = cl_p99;
+                h->closure_set = 1;
+            } else {
+                printf("  MISMATCH closure apply: see above\n");
+                mismatches++;
+            }
+        }
+    }
+
     /* --- isochrones ------------------------------------------------------------------------ */
     if (!c->time_costs) {
         printf("  isochrones: skipped (abstract DIMACS costs, not seconds)\n");
@@ -713,6 +1075,12 @@ int main(int argc, char **argv)
         printf("recommend_p99_ms: %.3f\n", h.recommend_p99_ms);
         printf("speedup_vs_pgrouting: %.0f\n", h.speedup);
         printf("graph_load_s: %.2f\n", h.ready_s);
+        if (h.routino_set)
+            printf("speedup_vs_routino: %.0f\n", h.routino_speedup);
+        if (h.coverage_set)
+            printf("coverage_update_ms: %.3f\n", h.coverage_p99_ms);
+        if (h.closure_set)
+            printf("closure_apply_ms: %.3f\n", h.closure_p99_ms);
     }
     return mismatches != 0 || status != 0 || !h.set ? 1 : 0;
 }

@@ -43,6 +43,7 @@ fi
 if [ -f "$demo/hospitals.csv" ]; then
     first=1
     while IFS=, read -r id lat lon name; do
+        name=${name%$'\r'} # Python's csv ends lines with CRLF
         [ "$id" = id ] && continue
         caps='{}'
         [ $first -eq 1 ] && caps='{pci,stroke_ivt,stroke_evt,trauma,obstetric,neonatal}'
@@ -50,7 +51,7 @@ if [ -f "$demo/hospitals.csv" ]; then
         name=${name//\'/\'\'}
         "$root/deploy/pg.sh" psql -q -c "INSERT INTO hospitals (id, name, geom, capabilities)
             VALUES ('demo-$id', '${name//\"/}', ST_SetSRID(ST_MakePoint($lon, $lat), 4326)::geography,
-            '$caps') ON CONFLICT (id) DO NOTHING" >/dev/null
+            '$caps') ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name" >/dev/null
     done <"$demo/hospitals.csv"
 fi
 

@@ -142,6 +142,31 @@ static int from_assigned_unit(const vehicle_t *v, const incident_t *inc)
     return inc && v && !strcmp(inc->vehicle, v->id);
 }
 
+/*
+ * One relayed message of `inc` (a frame with its `id`, or numerics: id NULL) to every session
+ * that watches the patient; a session that may no longer see it is told the stream stopped, one
+ * that may now see it starts with the backlog (which already ends with this message).
+ */
+static void fan_out(ws_t *w, const incident_t *inc, outq_buf_t *b, const outq_wave_id_t *id)
+{
+    for (struct session *s = w->sessions; s; s = s->next) {
+        if (!s->vitals)
+            continue;
+        int live = find_id(s->vitals->live, s->vitals->nlive, inc->id);
+        if (!wants(s, inc)) {
+            if (live >= 0)
+                stop(w, s, live, inc->id, stop_reason(inc));
+        } else if (live < 0) {
+            start(w, s, inc);
+        } else if (id) {
+            if (outq_push_wave(&s->q, b, id) == 0)
+                lws_callback_on_writable(s->wsi);
+        } else if (ws_send_text(s, b) == 0) {
+            s->vitals->numerics_sent++;
+        }
+    }
+}
+
 void ws_vitals_ecg(ws_t *w, const vehicle_t *v, const incident_t *inc, const ecg_meta_t *m)
 {
     if (!w)
@@ -159,19 +184,7 @@ void ws_vitals_ecg(ws_t *w, const vehicle_t *v, const incident_t *inc, const ecg
         w->relay_stats.resent += rc == GL_EDUP;
         return;
     }
-    for (struct session *s = w->sessions; s; s = s->next) {
-        if (!s->vitals)
-            continue;
-        int live = find_id(s->vitals->live, s->vitals->nlive, inc->id);
-        if (!wants(s, inc)) {
-            if (live >= 0)
-                stop(w, s, live, inc->id, stop_reason(inc));
-        } else if (live < 0) {
-            start(w, s, inc); /* the backlog ends with this frame */
-        } else if (outq_push_wave(&s->q, b, &id) == 0) {
-            lws_callback_on_writable(s->wsi);
-        }
-    }
+    fan_out(w, inc, b, &id);
     outq_buf_unref(b);
 }
 
@@ -191,19 +204,7 @@ void ws_vitals_numerics(ws_t *w, const vehicle_t *v, const incident_t *inc,
         w->relay_stats.resent += rc == GL_EDUP;
         return;
     }
-    for (struct session *s = w->sessions; s; s = s->next) {
-        if (!s->vitals)
-            continue;
-        int live = find_id(s->vitals->live, s->vitals->nlive, inc->id);
-        if (!wants(s, inc)) {
-            if (live >= 0)
-                stop(w, s, live, inc->id, stop_reason(inc));
-        } else if (live < 0) {
-            start(w, s, inc);
-        } else if (ws_send_text(s, b) == 0) {
-            s->vitals->numerics_sent++;
-        }
-    }
+    fan_out(w, inc, b, NULL);
     outq_buf_unref(b);
 }
 

@@ -843,9 +843,14 @@ int dispatch_ack_alert(dispatch_t *d, incident_t *inc, int alert_seq, const char
             return GL_EDUP;
         }
     }
+    json_t *detail = json_pack("{s:i,s:s}", "alert", alert_seq, "by", by);
+    if (!detail) {
+        snprintf(err, errlen, "cannot describe the acknowledgement");
+        return GL_EINVAL;
+    }
     json_t *ops = json_array();
     ops_add(ops, event_op(inc, (int)inc->nevents + 1, now_ms, "alert_ack", "operator", NULL,
-                          json_pack("{s:i,s:s}", "alert", alert_seq, "by", by)));
+                          detail));
     size_t before = inc->nevents;
     int rc = commit(d, ops);
     if (rc) {
@@ -911,6 +916,11 @@ static int record_destination(dispatch_t *d, incident_t *inc, const hospital_t *
                               const char *reason, json_t *detail, const char *source,
                               int64_t now_ms, char *err, size_t errlen)
 {
+    if (!detail) { /* the record would say nothing of where the patient goes */
+        snprintf(err, errlen, "cannot describe the destination (out of memory, or bad text)");
+        return GL_EINVAL;
+    }
+    int is_override = json_is_true(json_object_get(detail, "override")); /* (detail goes below) */
     vehicle_t *v = inc->vehicle[0] ? fleet_find(d->fleet, inc->vehicle) : NULL;
     if (v && strcmp(v->incident, inc->id) != 0)
         v = NULL; /* the unit has moved on (stood down, or already on another call) */
@@ -930,7 +940,9 @@ static int record_destination(dispatch_t *d, incident_t *inc, const hospital_t *
         snprintf(err, errlen, "cannot record the destination: %s", gl_strerror(rc));
         return rc;
     }
-    LOG_INFO("dispatch", "inc=%s destination %s by %s (%s)", inc->id, h->id, source, reason);
+    /* The reason is in the event; an operator's free text is not copied into the log. */
+    LOG_INFO("dispatch", "inc=%s destination %s by %s%s", inc->id, h->id, source,
+             is_override ? " (override)" : "");
     notify_incident(d, inc, before);
     if (v) {
         send_pending(d, v, now_ms);
@@ -963,6 +975,10 @@ int dispatch_override_destination(dispatch_t *d, incident_t *inc, const char *ho
         snprintf(err, errlen, "an override needs a reason");
         return GL_EINVAL;
     }
+    if (strlen(reason) > DISPATCH_OVERRIDE_REASON_MAX) {
+        snprintf(err, errlen, "the reason is longer than %d bytes", DISPATCH_OVERRIDE_REASON_MAX);
+        return GL_EINVAL;
+    }
     if (!incident_is_open(inc->state)) {
         snprintf(err, errlen, "the incident is %s", incident_state_name(inc->state));
         return GL_ESTATE;
@@ -979,8 +995,9 @@ int dispatch_override_destination(dispatch_t *d, incident_t *inc, const char *ho
     int road = 0;
     if (dispatch_travel_s(d, inc->lat, inc->lon, h->lat, h->lon, &eta, &road) != 0)
         eta = -1;
-    char why[300];
-    snprintf(why, sizeof why, "operator override: %s", reason);
+    char why[DISPATCH_OVERRIDE_REASON_MAX + 32];
+    snprintf(why, sizeof why, "operator override: ");
+    gl_utf8_copy(why + strlen(why), sizeof why - strlen(why), reason);
     json_t *detail = json_pack("{s:s,s:s,s:s,s:b,s:s}", "hospital", h->id, "name", h->name,
                                "reason", why, "override", 1, "eta_method",
                                road ? "road" : "straight_line");
@@ -1024,6 +1041,7 @@ int dispatch_hospital_status(dispatch_t *d, const char *hospital_id, int cath_la
         return GL_ENOENT;
     }
     hospital_t n = *h;
+    int was_on_diversion = h->on_diversion;
     if (cath_lab_ready >= 0)
         n.cath_lab_ready = cath_lab_ready;
     if (ct_ready >= 0)
@@ -1051,7 +1069,9 @@ int dispatch_hospital_status(dispatch_t *d, const char *hospital_id, int cath_la
         if (!incident_is_open(inc->state) || inc->state == INCIDENT_STATE_AT_HOSPITAL)
             continue;
         current_destination(inc, dest, sizeof dest, &override);
-        if (strcmp(dest, n.id) != 0 || (override && !n.on_diversion))
+        /* (an operator may have chosen it knowing it was on diversion: only going on
+         * diversion now undoes that) */
+        if (strcmp(dest, n.id) != 0 || (override && !(n.on_diversion && !was_on_diversion)))
             continue;
         destination_choice_t c;
         int road;

@@ -165,9 +165,11 @@ int dispatch_choose_destination(dispatch_t *d, incident_t *inc, const char *sour
  * (a phone call with the hospital, the family's wish, a road the graph does not know): recorded
  * as a "destination" event with "override": true, the reason, and what the rules recommend; the
  * crew is told like any destination. A hospital status change does not undo it, unless the
- * hospital goes on diversion. Returns 0, GL_EINVAL (no reason), GL_ENOENT (no such hospital),
+ * hospital goes on diversion then. Returns 0, GL_EINVAL (no reason, or one longer than
+ * DISPATCH_OVERRIDE_REASON_MAX), GL_ENOENT (no such hospital),
  * GL_ESTATE (incident closed) or GL_EIO.
  */
+#define DISPATCH_OVERRIDE_REASON_MAX 400 /* bytes of the operator's reason */
 int dispatch_override_destination(dispatch_t *d, incident_t *inc, const char *hospital_id,
                                   const char *reason, const char *source, int64_t now_ms,
                                   char *err, size_t errlen);

@@ -267,18 +267,23 @@ int relay_ecg(relay_t *r, const char *incident, const char *vehicle, const void 
     const Goldline__EcgFrame *f = frame;
     /* Live means each sample once, in order: a frame the screens already had (sent again after
      * a lost acknowledgement or a full database buffer) is not relayed twice. A unit whose
-     * numbering started over (a newer frame with a lower index) starts a new run. */
+     * numbering started over (a newer frame with a lower index, or an index far below any the
+     * backlog could hold: a reboot whose clock came up early) starts a new run. */
     stream_t *known = find(r, incident);
     uint64_t index = frame_index(f);
+    int restart = 0;
     if (known && known->has_next && index < known->next_index) {
-        if (f->first_sample_ms <= known->last_ms)
+        uint64_t far = (uint64_t)f->sample_rate_hz * RELAY_BACKLOG_MS / 1000 * 3 / 2;
+        if (f->first_sample_ms <= known->last_ms && known->next_index - index <= far)
             return GL_EDUP;
-        known->has_next = 0;
+        restart = 1;
     }
     outq_buf_t *b;
     int rc = encode_ecg(f, incident, vehicle, sent_at_ms, &b);
     if (rc)
         return rc;
+    if (restart)
+        known->has_next = 0;
     memset(id, 0, sizeof *id);
     gl_utf8_copy(id->incident, sizeof id->incident, incident);
     gl_utf8_copy(id->vehicle, sizeof id->vehicle, vehicle);

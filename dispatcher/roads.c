@@ -813,7 +813,7 @@ int roads_path(roads_t *r, double lat1, double lon1, double lat2, double lon2, d
             bi = i;
         }
     }
-    if (direct != GRAPH_COST_INF && direct <= best) {
+    if (direct != GRAPH_COST_INF && direct <= best && direct <= MAX_COST_US) {
         /* along one road segment: from the one point to the other */
         pos_point(g, &pa, &out[0], &out[1]);
         pos_point(g, &pb, &out[2], &out[3]);

@@ -396,6 +396,7 @@ static void handle_request(ws_t *w, struct session *s, json_t *req)
     } else if (op && !strcmp(op, "inbound")) {
         const char *h = ed ? s->who.hospital : json_string_value(json_object_get(req, "hospital"));
         r = api_inbound(w->api, h, id, now);
+        target = word(h); /* audited per hospital read */
     } else if (op && !strcmp(op, "logout")) {
         if (s->by_session && w->api->auth)
             auth_session_end(w->api->auth, s->session_token);

@@ -65,7 +65,8 @@ void ws_vitals_numerics(ws_t *w, const vehicle_t *v, const incident_t *inc,
 /* `inc` changed (destination, state): streams move to the sessions that may see it now; a
  * closed or cancelled incident's stream ends. */
 void ws_vitals_incident(ws_t *w, const incident_t *inc);
-/* Once a second: sessions whose login expired stop receiving patient data (and are closed). */
+/* Once a second: sessions whose login expired or was logged out stop receiving patient data
+ * and pushed events, and are closed. */
 void ws_vitals_check_sessions(ws_t *w, int64_t now_ms);
 void ws_relay_get_stats(const ws_t *w, ws_relay_stats_t *out);
 void ws_free(ws_t *w);

@@ -25,7 +25,9 @@
 typedef char incident_id_t[40];
 
 struct vitals_sub {
-    int all;                         /* every patient the session may see */
+    int all;                         /* every patient the session may see... */
+    incident_id_t *skip;             /* ...but these (unsubscribed one by one) */
+    size_t nskip;
     incident_id_t *want;             /* or these */
     size_t nwant;
     incident_id_t *live;             /* what it receives now */
@@ -41,9 +43,11 @@ static struct vitals_sub *sub_of(struct session *s)
             return NULL;
         v->want = calloc(VITALS_MAX_PER_SESSION, sizeof *v->want);
         v->live = calloc(VITALS_MAX_PER_SESSION, sizeof *v->live);
-        if (!v->want || !v->live) {
+        v->skip = calloc(VITALS_MAX_PER_SESSION, sizeof *v->skip);
+        if (!v->want || !v->live || !v->skip) {
             free(v->want);
             free(v->live);
+            free(v->skip);
             free(v);
             return NULL;
         }
@@ -58,6 +62,7 @@ void ws_vitals_session_end(struct session *s)
         return;
     free(s->vitals->want);
     free(s->vitals->live);
+    free(s->vitals->skip);
     free(s->vitals);
     s->vitals = NULL;
 }
@@ -91,7 +96,9 @@ static int wants(const struct session *s, const incident_t *inc)
 {
     const struct vitals_sub *v = s->vitals;
     return v && !s->close_after_write &&
-           (v->all || find_id(v->want, v->nwant, inc->id) >= 0) && may_see(s, inc);
+           ((v->all && find_id(v->skip, v->nskip, inc->id) < 0) ||
+            find_id(v->want, v->nwant, inc->id) >= 0) &&
+           may_see(s, inc);
 }
 
 static void push_backlog(void *ctx, outq_buf_t *b, const outq_wave_id_t *id)
@@ -172,7 +179,8 @@ void ws_vitals_ecg(ws_t *w, const vehicle_t *v, const incident_t *inc, const ecg
     if (!w)
         return;
     w->relay_stats.frames_in++;
-    if (!from_assigned_unit(v, inc) || !m->decoded) {
+    /* (a closed incident's stream was forgotten: late frames must not bring it back) */
+    if (!from_assigned_unit(v, inc) || !incident_is_open(inc->state) || !m->decoded) {
         w->relay_stats.not_relayed++;
         return;
     }
@@ -194,7 +202,7 @@ void ws_vitals_numerics(ws_t *w, const vehicle_t *v, const incident_t *inc,
     if (!w)
         return;
     w->relay_stats.numerics_in++;
-    if (!from_assigned_unit(v, inc)) {
+    if (!from_assigned_unit(v, inc) || !incident_is_open(inc->state)) {
         w->relay_stats.not_relayed++;
         return;
     }
@@ -271,25 +279,32 @@ json_t *ws_vitals_request(ws_t *w, struct session *s, const char *op, json_t *re
             }
         if (v && !inc_id) {
             v->all = 0;
-            v->nwant = 0;
+            v->nwant = v->nskip = 0;
         } else if (v) {
             int i = find_id(v->want, v->nwant, inc_id);
             if (i >= 0)
                 memcpy(v->want[i], v->want[--v->nwant], sizeof(incident_id_t));
+            /* watching everyone: this one stays off until subscribed again by name */
+            if (v->all && find_id(v->skip, v->nskip, inc_id) < 0 &&
+                v->nskip < VITALS_MAX_PER_SESSION)
+                gl_utf8_copy(v->skip[v->nskip++], sizeof(incident_id_t), inc_id);
         }
         return json_pack("{s:O,s:b,s:{}}", "id", jid, "ok", 1, "result");
     }
     if (!strcmp(op, "vitals.subscribe")) {
-        struct vitals_sub *v = sub_of(s);
-        if (!v)
-            return api_error(id, GL_ENOMEM, "out of memory");
         if (s->who.role != AUTH_ROLE_ED && s->who.role != AUTH_ROLE_SUPERVISOR &&
             s->who.role != AUTH_ROLE_ADMIN)
             return api_error(id, GL_EACCES, "not permitted for your role");
+        struct vitals_sub *v = sub_of(s);
+        if (!v)
+            return api_error(id, GL_ENOMEM, "out of memory");
         if (inc_id) {
             const incident_t *inc = incident_table_find(dispatch_incidents(w->api->d), inc_id);
             if (!inc || !may_see(s, inc))
                 return api_error(id, GL_ENOENT, "no such incident");
+            int k = find_id(v->skip, v->nskip, inc_id);
+            if (k >= 0)
+                memcpy(v->skip[k], v->skip[--v->nskip], sizeof(incident_id_t));
             if (find_id(v->want, v->nwant, inc_id) < 0) {
                 if (v->nwant == VITALS_MAX_PER_SESSION)
                     return api_error(id, GL_ENOSPC, "watching too many patients");
@@ -297,6 +312,7 @@ json_t *ws_vitals_request(ws_t *w, struct session *s, const char *op, json_t *re
             }
         } else {
             v->all = 1;
+            v->nskip = 0;
         }
         /* What streams now; vitals.subscribe's reply goes first, then ws.c starts them. */
         json_t *arr = json_array();
@@ -316,12 +332,13 @@ void ws_vitals_check_sessions(ws_t *w, int64_t now_ms)
     if (!w || !w->api->auth)
         return;
     for (struct session *s = w->sessions; s; s = s->next) {
-        if (!s->vitals || !s->by_session || s->close_after_write)
+        if (!(s->vitals || s->subscribed) || !s->by_session || s->close_after_write)
             continue;
         if (!auth_session_alive(w->api->auth, s->session_token, now_ms)) {
             LOG_INFO("audit", "session %u: %s's session expired: patient data stops", s->id,
                      ws_actor_of(s));
             ws_vitals_session_end(s);
+            s->subscribed = 0;
             s->close_after_write = 1;
             lws_callback_on_writable(s->wsi);
         }

@@ -255,6 +255,24 @@ START_TEST(test_override_and_downlink)
                                               sizeof err),
                      0);
     ck_assert_int_eq(inc->nevents, before);
+    /* an override to a hospital known to be on diversion (the operator phoned it) stands when
+     * something else about that hospital changes; a reason beyond the limit is refused */
+    char longreason[DISPATCH_OVERRIDE_REASON_MAX + 2];
+    memset(longreason, 'x', sizeof longreason - 1);
+    longreason[sizeof longreason - 1] = '\0';
+    ck_assert_int_eq(dispatch_override_destination(d, inc, "H-city", longreason, "operator",
+                                                   T0 + 7000, err, sizeof err),
+                     GL_EINVAL);
+    ck_assert_int_eq(dispatch_override_destination(d, inc, "H-city", "已电话确认 city takes him",
+                                                   "operator", T0 + 7000, err, sizeof err),
+                     0);
+    ck_assert_ptr_nonnull(strstr(inc->events[inc->nevents - 1].detail, "\"on_diversion\":true"));
+    before = inc->nevents;
+    ck_assert_int_eq(dispatch_hospital_status(d, "H-city", 1, -1, -1, "ed", T0 + 8000, err,
+                                              sizeof err),
+                     0);
+    ck_assert_int_eq(inc->nevents, before);
+    ck_assert_str_eq(inc->destination, "H-city");
     dispatch_free(d);
 }
 END_TEST

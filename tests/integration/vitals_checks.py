@@ -173,11 +173,23 @@ r = ed_b.call("inbound")
 check("inbound of hospital B now lists the patient",
       r["ok"] and [p["incident"]["id"] for p in r["result"]["patients"]] == [inc])
 
+# ED B watches everyone; it closes this one patient's stream: it stays closed.
+r = ed_b.call("vitals.unsubscribe", incident=inc)
+drain(ed_b, 0.5)
+before_b = len(ed_b.binary)
+send("ecg", index=1000 + 50 * (N + 1))
+send("vitals")
+drain(ed_b, 1.0)
+check("watching all, one patient unsubscribed stays off (no frame, no numerics, no restart)",
+      r["ok"] and len(ed_b.binary) == before_b and
+      any(e.get("reason") == "unsubscribed" for e in events(ed_b, "vitals.stop")) and
+      len(events(ed_b, "vitals")) == 1)
+
 # Unsubscribing stops it.
 r = sup.call("vitals.unsubscribe")
 drain(sup, 0.5)
 before = len(sup.binary)
-send("ecg", index=1000 + 50 * (N + 1))
+send("ecg", index=1000 + 50 * (N + 2))
 drain(sup, 1.0)
 check("after vitals.unsubscribe the supervisor receives nothing more",
       r["ok"] and len(sup.binary) == before and

@@ -23,8 +23,9 @@ typedef struct backlog_frame {
 
 typedef struct stream {
     char incident[40];
-    outq_buf_t *numerics;       /* the latest "vitals" event, or NULL */
-    int64_t numerics_ms;        /* its newest measurement */
+    outq_buf_t *numerics;       /* a "vitals" event of the newest value of every code, or NULL */
+    vital_reading_t latest[RELAY_MAX_CODES]; /* those values, one per code */
+    size_t nlatest;
     int has_next;               /* the stream's ECG relayed so far ends at... */
     uint64_t next_index;        /* ...this sample index */
     int64_t last_ms;            /* the newest frame's first sample time */
@@ -302,17 +303,10 @@ int relay_ecg(relay_t *r, const char *incident, const char *vehicle, const void 
     return 0;
 }
 
-int relay_numerics(relay_t *r, const char *incident, const char *vehicle,
-                   const vital_reading_t *rd, size_t n, outq_buf_t **out)
+/* The "vitals" event of `n` readings. NULL on out of memory. */
+static outq_buf_t *numerics_event(const char *incident, const char *vehicle,
+                                  const vital_reading_t *rd, size_t n)
 {
-    /* Older than what the screens show (a resend): the numbers on screen stay the newest. */
-    int64_t newest = INT64_MIN;
-    for (size_t i = 0; i < n; i++)
-        if (rd[i].measured_ms > newest)
-            newest = rd[i].measured_ms;
-    const stream_t *known = find(r, incident);
-    if (n == 0 || (known && known->numerics && newest <= known->numerics_ms))
-        return GL_EDUP;
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         char at[40];
@@ -329,14 +323,51 @@ int relay_numerics(relay_t *r, const char *incident, const char *vehicle,
     json_decref(ev);
     outq_buf_t *b = text ? outq_buf_new(text, strlen(text)) : NULL;
     free(text);
-    stream_t *s = b ? find_or_add(r, incident) : NULL;
-    if (!s) {
+    return b;
+}
+
+/* The stream's newest reading of `code`, or NULL. */
+static vital_reading_t *latest_of(stream_t *s, uint32_t code)
+{
+    for (size_t i = 0; i < s->nlatest; i++)
+        if (s->latest[i].mdc_code == code)
+            return &s->latest[i];
+    return NULL;
+}
+
+/*
+ * Monitors send what changed (vitals_stream.c): HR every second, the cuff's pressure every few
+ * minutes. So the stream keeps the newest value of each code, and a screen that opens late gets
+ * all of them, not only the last message's. A message with nothing newer than what the stream
+ * has for each of its codes is a resend and is not relayed.
+ */
+int relay_numerics(relay_t *r, const char *incident, const char *vehicle,
+                   const vital_reading_t *rd, size_t n, outq_buf_t **out)
+{
+    stream_t *s = find_or_add(r, incident);
+    if (!s)
+        return GL_ENOMEM;
+    int newer = 0;
+    for (size_t i = 0; i < n; i++) {
+        vital_reading_t *l = latest_of(s, rd[i].mdc_code);
+        if (!l && s->nlatest < RELAY_MAX_CODES)
+            l = &s->latest[s->nlatest++], l->measured_ms = INT64_MIN, l->mdc_code = rd[i].mdc_code;
+        if (l && rd[i].measured_ms > l->measured_ms) {
+            *l = rd[i];
+            newer = 1;
+        }
+    }
+    if (!newer)
+        return GL_EDUP;
+    outq_buf_t *b = numerics_event(incident, vehicle, rd, n);
+    outq_buf_t *all = numerics_event(incident, vehicle, s->latest, s->nlatest);
+    if (!b || !all) {
         outq_buf_unref(b);
+        outq_buf_unref(all);
         return GL_ENOMEM;
     }
     outq_buf_unref(s->numerics);
-    s->numerics = outq_buf_ref(b);
-    s->numerics_ms = newest;
+    s->numerics = all;
     *out = b;
     return 0;
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #define RELAY_BACKLOG_MS 10000
+#define RELAY_MAX_CODES 24          /* distinct vital-sign codes kept per patient */
 
 /* Binary ECG message layout (docs/api.md). */
 #define RELAY_ECG_MAGIC "GLE1"
@@ -38,14 +39,14 @@ int relay_ecg(relay_t *r, const char *incident, const char *vehicle, const void 
               int64_t sent_at_ms, outq_buf_t **out, outq_wave_id_t *id);
 
 /*
- * Encodes one envelope of numerics as the "vitals" event and keeps it as the incident's latest.
- * Returns 0 and *out (a new reference), GL_EDUP (nothing newer than what was relayed: a resend)
- * or GL_ENOMEM.
+ * Encodes one envelope of numerics as the "vitals" event (*out, a new reference) and keeps the
+ * newest value of each code for screens that open later (relay_backlog gives them all in one
+ * event). Returns 0, GL_EDUP (nothing newer than what the stream has: a resend) or GL_ENOMEM.
  */
 int relay_numerics(relay_t *r, const char *incident, const char *vehicle,
                    const vital_reading_t *rd, size_t n, outq_buf_t **out);
 
-/* What a session that starts watching `incident` gets first: the latest numerics (id NULL),
+/* What a session that starts watching `incident` gets first: the newest numerics (id NULL),
  * then the backlog frames oldest first. `fn` must take its own references. */
 typedef void (*relay_backlog_fn)(void *ctx, outq_buf_t *b, const outq_wave_id_t *id);
 void relay_backlog(const relay_t *r, const char *incident, relay_backlog_fn fn, void *ctx);

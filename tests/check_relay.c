@@ -420,6 +420,50 @@ START_TEST(test_relay_each_sample_once)
 }
 END_TEST
 
+struct texts {
+    outq_buf_t *last;
+    int n;
+};
+
+static void keep_text(void *ctx, outq_buf_t *b, const outq_wave_id_t *id)
+{
+    struct texts *t = ctx;
+    if (id)
+        return;
+    outq_buf_unref(t->last);
+    t->last = outq_buf_ref(b);
+    t->n++;
+}
+
+/* A monitor sends what changed: a late screen still gets the cuff's pressure from minutes ago
+ * with the heart rate of a second ago, and an old reading never replaces a newer one. */
+START_TEST(test_relay_numerics_newest_per_code)
+{
+    relay_t *r = relay_new();
+    outq_buf_t *b;
+    vital_reading_t first[2] = {{147842, 80.0f, 0, 1000}, {150021, 135.0f, 0, 1000}};
+    vital_reading_t hr[1] = {{147842, 84.0f, 0, 2000}};
+    vital_reading_t old_bp[1] = {{150021, 150.0f, 0, 500}};
+    vital_reading_t mixed[2] = {{147842, 86.0f, 0, 3000}, {150021, 160.0f, 0, 900}};
+    ck_assert_int_eq(relay_numerics(r, "I1", "V", first, 2, &b), 0);
+    outq_buf_unref(b);
+    ck_assert_int_eq(relay_numerics(r, "I1", "V", hr, 1, &b), 0);
+    ck_assert(contains(b, "\"value\":84.0") && !contains(b, "150021")); /* only what changed */
+    outq_buf_unref(b);
+    ck_assert_int_eq(relay_numerics(r, "I1", "V", old_bp, 1, &b), GL_EDUP);
+    ck_assert_int_eq(relay_numerics(r, "I1", "V", mixed, 2, &b), 0);
+    outq_buf_unref(b);
+    struct texts t = {NULL, 0};
+    relay_backlog(r, "I1", keep_text, &t);
+    ck_assert_int_eq(t.n, 1);
+    ck_assert(contains(t.last, "\"value\":86.0"));  /* the newest HR */
+    ck_assert(contains(t.last, "\"value\":135.0")); /* the pressure kept, not the older 160 */
+    ck_assert(!contains(t.last, "\"value\":160.0") && !contains(t.last, "\"value\":150.0"));
+    outq_buf_unref(t.last);
+    relay_free(r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("relay");
@@ -436,6 +480,7 @@ static Suite *suite(void)
     tcase_add_test(r, test_relay_refuses_bad_frames);
     tcase_add_test(r, test_relay_backlog_is_last_10_s);
     tcase_add_test(r, test_relay_each_sample_once);
+    tcase_add_test(r, test_relay_numerics_newest_per_code);
     suite_add_tcase(s, r);
     return s;
 }

@@ -92,41 +92,14 @@ trap 'exit 130' INT TERM
 
 die() { echo "ingest: $*" >&2; exit 1; }
 
-# A TCP port nobody listens on (the dispatcher's bind fails loudly if we raced someone).
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 30000))
-        if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
-            echo "$p"
-            return 0
-        fi
-    done
-    die "no free port found"
-}
+. "$root/bench/lib.sh"
 up_port=$(free_port)
 down_port=$(free_port)
 ws_port=$(free_port)
 
-ctl_stats() {
-    "$ctl" --url "ws://127.0.0.1:$ws_port" --token-file "$tmp/var/api-token" --timeout 10 \
-        stats --compact
-}
-
+ctl_stats() { bench_ctl_stats "$ws_port"; }
 # start_dispatcher: pinned to $dcpu; waits until its API answers (it loads the fleet first).
-start_dispatcher() {
-    GOLDLINE_PG="$pgurl" taskset -c "$dcpu" "$dispatcher" --var-dir "$tmp/var" \
-        --uplink-url "tcp://127.0.0.1:$up_port" --downlink-url "tcp://127.0.0.1:$down_port" \
-        --ws-port "$ws_port" --auto-assign-s 0 --db-wait-s 10 --log-level warn \
-        >>"$tmp/dispatcher.log" 2>&1 &
-    dpid=$!
-    for _ in $(seq 1 300); do
-        kill -0 "$dpid" 2>/dev/null || { wait "$dpid" || true; dpid=""; die "the dispatcher exited"; }
-        ctl_stats >/dev/null 2>&1 && return 0
-        sleep 0.2
-    done
-    die "the dispatcher did not answer within 60 s"
-}
+start_dispatcher() { bench_start_dispatcher "$dcpu" "$up_port" "$down_port" "$ws_port"; }
 
 stop_dispatcher() {
     [ -n "$dpid" ] || return 0

@@ -144,18 +144,7 @@ trap 'exit 130' INT TERM
 
 die() { echo "vitals: $*" >&2; exit 1; }
 
-# A TCP port nobody listens on (a bind fails loudly if we raced someone).
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 30000))
-        if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
-            echo "$p"
-            return 0
-        fi
-    done
-    die "no free port found"
-}
+. "$root/bench/lib.sh"
 
 # The incident ids: the county's date and a sequence, as the dispatcher numbers them.
 day=$(TZ=Asia/Shanghai date +%Y%m%d)
@@ -242,23 +231,8 @@ if [ "$only" != ws ]; then
     up_port=$(free_port)
     down_port=$(free_port)
     api_port=$(free_port)
-    ctl_stats() {
-        "$ctl" --url "ws://127.0.0.1:$api_port" --token-file "$tmp/var/api-token" --timeout 10 \
-            stats --compact
-    }
-    start_dispatcher() {
-        GOLDLINE_PG="$pgurl" taskset -c "$rcpu" "$dispatcher" --var-dir "$tmp/var" \
-            --uplink-url "tcp://127.0.0.1:$up_port" --downlink-url "tcp://127.0.0.1:$down_port" \
-            --ws-port "$api_port" --auto-assign-s 0 --db-wait-s 10 --log-level warn \
-            >>"$tmp/dispatcher.log" 2>&1 &
-        dpid=$!
-        for _ in $(seq 1 300); do
-            kill -0 "$dpid" 2>/dev/null || { wait "$dpid" || true; dpid=""; die "the dispatcher exited"; }
-            ctl_stats >/dev/null 2>&1 && return 0
-            sleep 0.2
-        done
-        die "the dispatcher did not answer within 60 s"
-    }
+    ctl_stats() { bench_ctl_stats "$api_port"; }
+    start_dispatcher() { bench_start_dispatcher "$rcpu" "$up_port" "$down_port" "$api_port"; }
     sql() { "$pg" psql -X -q -t -A -v ON_ERROR_STOP=1 "$@"; }
 
     echo "== 2. dispatcher: database $GOLDLINE_PG_DB (fresh), schema, seed"

@@ -141,6 +141,31 @@ int outq_push_wave(outq_t *q, outq_buf_t *b, const outq_wave_id_t *id)
     return 0;
 }
 
+size_t outq_drop_stream(outq_t *q, const char *incident)
+{
+    size_t n = 0;
+    outq_item_t *prev = NULL, *it = q->head;
+    while (it) {
+        outq_item_t *next = it->next;
+        if (it->kind != OUTQ_TEXT && !strcmp(it->wave.incident, incident)) {
+            if (prev)
+                prev->next = next;
+            else
+                q->head = next;
+            if (q->tail == it)
+                q->tail = prev;
+            if (it->kind == OUTQ_WAVE)
+                q->count.frames_dropped++;
+            item_free(q, it);
+            n++;
+        } else {
+            prev = it;
+        }
+        it = next;
+    }
+    return n;
+}
+
 void outq_pop(outq_t *q)
 {
     outq_item_t *it = q->head;

@@ -81,6 +81,10 @@ int outq_push_text(outq_t *q, outq_buf_t *b);
  * frame into a gap marker when wave_max are waiting. Returns 0 or GL_ENOMEM. */
 int outq_push_wave(outq_t *q, outq_buf_t *b, const outq_wave_id_t *id);
 
+/* Withdraws every queued frame and gap marker of `incident` (its stream left this client: the
+ * patient now goes elsewhere); counted as dropped. Text stays. Returns how many went. */
+size_t outq_drop_stream(outq_t *q, const char *incident);
+
 /* The next message to write, or NULL. */
 static inline const outq_item_t *outq_peek(const outq_t *q) { return q->head; }
 /* Removes the head after it was written, and counts it as sent. */

@@ -129,6 +129,8 @@ static void start(ws_t *w, struct session *s, const incident_t *inc)
 static void stop(ws_t *w, struct session *s, int i, const char *incident, const char *reason)
 {
     struct vitals_sub *v = s->vitals;
+    /* what was queued for a slow screen is withdrawn too: the patient's data stops here now */
+    outq_drop_stream(&s->q, incident);
     json_t *ev = json_pack("{s:s,s:s,s:s}", "event", "vitals.stop", "incident", incident,
                            "reason", reason);
     if (ev)

@@ -173,6 +173,37 @@ START_TEST(test_gap_after_sent_gap_is_new)
 }
 END_TEST
 
+/* A stream that leaves a client takes its queued frames and gap markers with it; text stays. */
+START_TEST(test_drop_stream)
+{
+    outq_t q;
+    outq_init(&q, 100, 3);
+    outq_buf_t *t = text_buf("{\"event\":\"incident\"}");
+    push_frame(&q, "A", 0);
+    push_frame(&q, "B", 0);
+    ck_assert_int_eq(outq_push_text(&q, t), 0);
+    push_frame(&q, "A", 1);
+    push_frame(&q, "A", 2); /* A0 dropped into a gap */
+    outq_buf_unref(t);
+    ck_assert_uint_eq(q.gaps, 1);
+    ck_assert_uint_eq(outq_drop_stream(&q, "A"), 3); /* the gap and A1, A2 */
+    ck_assert_uint_eq(q.waves, 1);
+    ck_assert_uint_eq(q.gaps, 0);
+    ck_assert_uint_eq(q.texts, 1);
+    ck_assert_str_eq(outq_peek(&q)->wave.incident, "B");
+    outq_pop(&q);
+    ck_assert_int_eq(outq_peek(&q)->kind, OUTQ_TEXT);
+    outq_pop(&q);
+    ck_assert_ptr_null(outq_peek(&q));
+    ck_assert_ptr_null(q.tail);
+    ck_assert_uint_eq(q.bytes, 0);
+    ck_assert_uint_eq(outq_drop_stream(&q, "A"), 0);
+    push_frame(&q, "B", 1); /* the queue still works after a drop emptied its tail */
+    ck_assert_str_eq(outq_peek(&q)->wave.incident, "B");
+    outq_clear(&q);
+}
+END_TEST
+
 /* A shared buffer lives as long as its last queue holds it (ASan checks the frees). */
 START_TEST(test_shared_buffer_refcount)
 {
@@ -474,6 +505,7 @@ static Suite *suite(void)
     tcase_add_test(q, test_gaps_per_stream);
     tcase_add_test(q, test_gap_after_sent_gap_is_new);
     tcase_add_test(q, test_shared_buffer_refcount);
+    tcase_add_test(q, test_drop_stream);
     suite_add_tcase(s, q);
     TCase *r = tcase_create("relay");
     tcase_add_test(r, test_relay_encodes_the_documented_layout);

@@ -101,11 +101,15 @@ START_TEST(test_stroke_lvo_window_and_extra_time)
 }
 END_TEST
 
-START_TEST(test_recorded_on_scene)
+/*
+ * The core with the four hospitals placed around a chest-pain call at (28.30, 117.20): county
+ * (PCI) about 1 km north, city (PCI) 11 km; unit A1 (ALS) assigned to the call.
+ */
+static dispatch_t *county_with_call(const dispatch_hooks_t *hooks, incident_t **inc)
 {
     dispatch_params_t p = {.match = {.eta = {1.3, 11.1}, .stale_ms = 30000},
                            .downlink_resend_ms = 3000};
-    dispatch_t *d = dispatch_new(&p, NULL, NULL, NULL);
+    dispatch_t *d = dispatch_new(&p, hooks, NULL, NULL);
     hs[0].lat = 28.31, hs[0].lon = 117.20; /* about 1 km north */
     hs[2].lat = 28.40, hs[2].lon = 117.20;
     hs[1].lat = 28.30, hs[1].lon = 117.21;
@@ -119,10 +123,18 @@ START_TEST(test_recorded_on_scene)
     ck_assert_int_eq(fleet_add(dispatch_fleet(d), &tv, NULL), 0);
     call_input_t in = {.lat = 28.30, .lon = 117.20, .complaint = COMPLAINT_CHEST_PAIN,
                        .priority = 2};
-    incident_t *inc;
     char err[160];
-    ck_assert_int_eq(dispatch_call_new(d, &in, T0, &inc, err, sizeof err), 0);
-    ck_assert_int_eq(dispatch_assign(d, inc, "A1", "operator", 0, T0 + 1000, err, sizeof err), 0);
+    ck_assert_int_eq(dispatch_call_new(d, &in, T0, inc, err, sizeof err), 0);
+    ck_assert_int_eq(dispatch_assign(d, *inc, "A1", "operator", 0, T0 + 1000, err, sizeof err),
+                     0);
+    return d;
+}
+
+START_TEST(test_recorded_on_scene)
+{
+    incident_t *inc;
+    dispatch_t *d = county_with_call(NULL, &inc);
+    char err[160];
     vehicle_t *v;
     ck_assert_int_eq(dispatch_uplink_begin(d, "A1", 1, 0, &v), 0);
     ck_assert_int_eq(dispatch_uplink_status(d, v, 1, VEHICLE_STATUS_ON_SCENE, inc->id, T0 + 60000,
@@ -183,27 +195,10 @@ static const downlink_msg_t *last_destination(void)
 START_TEST(test_override_and_downlink)
 {
     nsent = 0;
-    dispatch_params_t p = {.match = {.eta = {1.3, 11.1}, .stale_ms = 30000},
-                           .downlink_resend_ms = 3000};
     dispatch_hooks_t hooks = {.send_downlink = capture_downlink};
-    dispatch_t *d = dispatch_new(&p, &hooks, NULL, NULL);
-    hs[0].lat = 28.31, hs[0].lon = 117.20; /* county: PCI, about 1 km north */
-    hs[2].lat = 28.40, hs[2].lon = 117.20; /* city: PCI, 11 km */
-    hs[1].lat = 28.30, hs[1].lon = 117.21;
-    hs[3].lat = 28.29, hs[3].lon = 117.20;
-    ck_assert_int_eq(dispatch_set_hospitals(d, hs, 4), 0);
-    vehicle_t tv;
-    memset(&tv, 0, sizeof tv);
-    snprintf(tv.id, sizeof tv.id, "A1");
-    snprintf(tv.kind, sizeof tv.kind, "ALS");
-    tv.status = VEHICLE_STATUS_AVAILABLE;
-    ck_assert_int_eq(fleet_add(dispatch_fleet(d), &tv, NULL), 0);
-    call_input_t in = {.lat = 28.30, .lon = 117.20, .complaint = COMPLAINT_CHEST_PAIN,
-                       .priority = 2};
     incident_t *inc;
+    dispatch_t *d = county_with_call(&hooks, &inc);
     char err[160];
-    ck_assert_int_eq(dispatch_call_new(d, &in, T0, &inc, err, sizeof err), 0);
-    ck_assert_int_eq(dispatch_assign(d, inc, "A1", "operator", 0, T0 + 1000, err, sizeof err), 0);
     ck_assert_int_eq(dispatch_choose_destination(d, inc, "operator", T0 + 2000, err, sizeof err),
                      0);
     const downlink_msg_t *m = last_destination();

@@ -386,7 +386,7 @@ int pguv_exec(pguv_t *pg, const pguv_stmt_t *stmts, int n, pguv_on_result cb, vo
         return GL_ENOMEM;
     for (int i = 0; i < n; i++) {
         if (!PQsendQueryParams(pg->conn, stmts[i].sql, stmts[i].nparams, NULL, stmts[i].params,
-                               NULL, NULL, 0)) {
+                               stmts[i].lengths, stmts[i].formats, 0)) {
             /* libpq refused to queue it (connection broken): nothing of this request is synced,
              * so it is failed together with everything else in flight. */
             free(r);

@@ -44,7 +44,11 @@ typedef void (*pguv_on_result)(void *ctx, int err, const pguv_res_t *res, const 
 typedef struct pguv_stmt {
     const char *sql;                  /* one statement, $1.. placeholders */
     int nparams;
-    const char *const *params;        /* text values; NULL entries are SQL NULL */
+    const char *const *params;        /* values; NULL entries are SQL NULL */
+    /* Optional, both NULL for text parameters: per parameter 1 for the binary format (e.g. an
+     * array built with pgarr.h) with its byte count in lengths, 0 for text (length unused). */
+    const int *lengths;
+    const int *formats;
 } pguv_stmt_t;
 
 /*

@@ -5,12 +5,11 @@
 
 #include "err.h"
 #include "log.h"
+#include "pgarr.h"
 #include "pguv.h"
 
 #include <inttypes.h>
 #include <jansson.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #define RECORD_RETRY_MS 5000       /* after an SQL error (not a lost connection) */
 #define FLUSH_INTERVAL_MS 1000
 #define BATCH_MAX_ROWS 5000
+#define ECG_BATCH_MAX_ROWS 500   /* ~0.5 MB of frames a statement */
 #define POSITIONS_MAX 500000       /* about 10 minutes of 1,000 units at 1 Hz */
 #define PARTITION_EVERY_TICKS 3600
 
@@ -496,106 +496,51 @@ int db_writer_add_ecg(db_writer_t *w, const vehicle_t *v, uint64_t seq, const ch
     return 0;
 }
 
-/* A growing text buffer for array literals. */
-typedef struct sbuf {
-    char *s;
-    size_t len, cap;
-    int oom;
-} sbuf_t;
+/*
+ * The parameters of one batch statement, each a binary array (common/pgarr.h): numbers go as
+ * their bytes and an ECG frame as it is, where text arrays cost a printf per number and two hex
+ * digits per frame byte, megabytes a second built on the loop (bench/run vitals).
+ */
+#define BATCH_MAX_PARAMS 10
 
-static void sb_printf(sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf_t *b, const char *fmt, ...)
+struct batch_params {
+    int n;
+    pgarr_t arr[BATCH_MAX_PARAMS];
+    const char *values[BATCH_MAX_PARAMS];
+    int lengths[BATCH_MAX_PARAMS], formats[BATCH_MAX_PARAMS];
+};
+
+/* `oids`: the element type of each parameter, as the statement casts it. */
+static void params_init(struct batch_params *p, const uint32_t *oids, int n)
 {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if (b->s && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = (b->cap + (size_t)n + 1) * 2;
-        char *ns = realloc(b->s, cap);
-        if (!ns) {
-            b->oom = 1;
-            return;
-        }
-        b->s = ns;
-        b->cap = cap;
+    p->n = n;
+    for (int k = 0; k < n; k++)
+        pgarr_init(&p->arr[k], oids[k]);
+}
+
+/* Fills values/lengths/formats; -1 when an array could not be built (out of memory). */
+static int params_finish(struct batch_params *p)
+{
+    int rc = 0;
+    for (int k = 0; k < p->n; k++) {
+        p->values[k] = pgarr_finish(&p->arr[k], &p->lengths[k]);
+        p->formats[k] = 1;
+        if (!p->values[k])
+            rc = -1;
     }
+    return rc;
 }
 
-/* Room for `n` more bytes (and the NUL); 0, or -1 after marking the buffer out of memory. */
-static int sb_reserve(sbuf_t *b, size_t n)
+static void params_free(struct batch_params *p)
 {
-    if (b->len + n + 1 <= b->cap)
-        return 0;
-    size_t cap = (b->cap + n + 1) * 2;
-    char *ns = realloc(b->s, cap);
-    if (!ns) {
-        b->oom = 1;
-        return -1;
-    }
-    b->s = ns;
-    b->cap = cap;
-    return 0;
+    for (int k = 0; k < p->n; k++)
+        pgarr_free(&p->arr[k]);
 }
 
-/* A quoted array element: '"' and '\\' escaped, as PostgreSQL's array input wants. Byte by
- * byte without printf: ids and incident numbers go through here for every stored row. */
-static void sb_quoted(sbuf_t *b, const char *s)
+static pguv_stmt_t params_stmt(const char *sql, const struct batch_params *p)
 {
-    size_t n = strlen(s);
-    if (sb_reserve(b, 2 * n + 2) != 0)
-        return;
-    b->s[b->len++] = '"';
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            b->s[b->len++] = '\\';
-        b->s[b->len++] = *s;
-    }
-    b->s[b->len++] = '"';
-    b->s[b->len] = '\0';
-}
-
-/* Bytes as hex digits, by table: an ECG frame is ~700 bytes and 2,000 arrive a second, so a
- * printf per byte (1.4 M calls a second) stalled the loop at every flush (bench/run vitals). */
-static void sb_hex(sbuf_t *b, const unsigned char *p, size_t n)
-{
-    static const char hx[] = "0123456789abcdef";
-    if (sb_reserve(b, 2 * n) != 0)
-        return;
-    char *o = b->s + b->len;
-    for (size_t i = 0; i < n; i++) {
-        *o++ = hx[p[i] >> 4];
-        *o++ = hx[p[i] & 15];
-    }
-    b->len += 2 * n;
-    b->s[b->len] = '\0';
-}
-
-/* Array element separators: "{" before the first, "," between, "}" closes. */
-static void sb_sep(sbuf_t *b, size_t i)
-{
-    sb_printf(b, "%s", i == 0 ? "{" : ",");
-}
-
-static void sb_close(sbuf_t *b, size_t n)
-{
-    sb_printf(b, "%s", n == 0 ? "{}" : "}");
-}
-
-static void sb_float(sbuf_t *b, float f)
-{
-    if (!isfinite(f))
-        sb_printf(b, "NULL");
-    else
-        sb_printf(b, "%.9g", (double)f);
+    return (pguv_stmt_t){.sql = sql, .nparams = p->n, .params = p->values,
+                         .lengths = p->lengths, .formats = p->formats};
 }
 
 /* Removes the first `k` rows of a ROWS(...) buffer. */
@@ -681,54 +626,99 @@ static void on_batch_done(void *ctx, int err, const pguv_res_t *res, const char 
         db_writer_flush(w);
 }
 
-/* Array literals of the vitals in the batch; returns the number of rows taken. */
-static size_t vitals_params(db_writer_t *w, fleet_t *f, sbuf_t *a)
+static const uint32_t POSITION_TYPES[10] = {PGARR_TEXT,   PGARR_INT8,   PGARR_INT8,   PGARR_INT8,
+                                            PGARR_FLOAT8, PGARR_FLOAT8, PGARR_FLOAT4, PGARR_FLOAT4,
+                                            PGARR_FLOAT4, PGARR_BOOL};
+static const uint32_t LIVE_TYPES[7] = {PGARR_TEXT,   PGARR_INT8, PGARR_FLOAT8, PGARR_FLOAT8,
+                                       PGARR_INT8, PGARR_FLOAT4, PGARR_FLOAT4};
+static const uint32_t VITALS_TYPES[8] = {PGARR_TEXT,   PGARR_INT8, PGARR_TEXT, PGARR_INT4,
+                                         PGARR_FLOAT4, PGARR_INT4, PGARR_INT8, PGARR_INT8};
+static const uint32_t ECG_TYPES[10] = {PGARR_TEXT, PGARR_INT8, PGARR_TEXT, PGARR_INT8,
+                                       PGARR_INT8, PGARR_INT4, PGARR_INT2, PGARR_INT4,
+                                       PGARR_BYTEA, PGARR_INT8};
+
+/* The positions in the batch (SQL_POSITIONS); returns the number of rows taken. */
+static size_t positions_params(db_writer_t *w, struct batch_params *p)
 {
-    size_t n = w->vit.n < BATCH_MAX_ROWS ? w->vit.n : BATCH_MAX_ROWS;
+    size_t n = w->nrows < BATCH_MAX_ROWS ? w->nrows : BATCH_MAX_ROWS;
+    pgarr_t *a = p->arr;
     for (size_t i = 0; i < n; i++) {
-        const struct vit_row *r = &w->vit.a[i];
-        for (int k = 0; k < 8; k++)
-            sb_sep(&a[k], i);
-        sb_quoted(&a[0], fleet_at(f, r->slot)->id);
-        sb_printf(&a[1], "%" PRIu64, r->seq);
-        sb_quoted(&a[2], r->incident);
-        sb_printf(&a[3], "%" PRIu32, r->r.mdc_code);
-        sb_float(&a[4], r->r.value);
-        sb_printf(&a[5], "%" PRIu32, r->r.unit_code);
-        sb_printf(&a[6], "%" PRId64, r->r.measured_ms);
-        sb_printf(&a[7], "%" PRId64, r->rx_ms);
+        const struct pos_row *r = &w->rows[i];
+        pgarr_text(&a[0], r->id);
+        pgarr_int8(&a[1], (int64_t)r->seq);
+        pgarr_int8(&a[2], r->fix_ms);
+        pgarr_int8(&a[3], r->rx_ms);
+        pgarr_float8(&a[4], r->lat);
+        pgarr_float8(&a[5], r->lon);
+        pgarr_float4(&a[6], r->speed);
+        pgarr_float4(&a[7], r->heading);
+        pgarr_float4(&a[8], r->hdop);
+        pgarr_bool(&a[9], r->late);
     }
-    for (int k = 0; k < 8; k++)
-        sb_close(&a[k], n);
     return n;
 }
 
-static size_t ecg_params(db_writer_t *w, fleet_t *f, sbuf_t *a)
+/* The live position and durable seq of each unit with something new (SQL_LIVE). */
+static void live_params(db_writer_t *w, fleet_t *f, struct batch_params *p)
 {
-    size_t n = w->ecg.n < 500 ? w->ecg.n : 500;
+    pgarr_t *a = p->arr;
+    for (size_t i = 0; i < w->nsnaps; i++) {
+        const vehicle_t *v = fleet_at(f, w->snaps[i].slot);
+        pgarr_text(&a[0], v->id);
+        pgarr_int8(&a[1], (int64_t)w->snaps[i].seq);
+        if (v->has_fix) {
+            pgarr_float8(&a[2], v->lat);
+            pgarr_float8(&a[3], v->lon);
+            pgarr_int8(&a[4], v->fix_at_ms);
+            pgarr_float4(&a[5], v->speed_mps);
+            pgarr_float4(&a[6], v->heading_deg);
+        } else {
+            for (int k = 2; k < 7; k++)
+                pgarr_null(&a[k]);
+        }
+    }
+}
+
+/* The vital signs in the batch (SQL_VITALS); returns the number of rows taken. */
+static size_t vitals_params(db_writer_t *w, fleet_t *f, struct batch_params *p)
+{
+    size_t n = w->vit.n < BATCH_MAX_ROWS ? w->vit.n : BATCH_MAX_ROWS;
+    pgarr_t *a = p->arr;
+    for (size_t i = 0; i < n; i++) {
+        const struct vit_row *r = &w->vit.a[i];
+        pgarr_text(&a[0], fleet_at(f, r->slot)->id);
+        pgarr_int8(&a[1], (int64_t)r->seq);
+        pgarr_text(&a[2], r->incident);
+        pgarr_int4(&a[3], (int32_t)r->r.mdc_code);
+        pgarr_float4(&a[4], r->r.value);
+        pgarr_int4(&a[5], (int32_t)r->r.unit_code);
+        pgarr_int8(&a[6], r->r.measured_ms);
+        pgarr_int8(&a[7], r->rx_ms);
+    }
+    return n;
+}
+
+/* The ECG frames in the batch (SQL_ECG), the protobuf bytes as they came; rows taken. */
+static size_t ecg_params(db_writer_t *w, fleet_t *f, struct batch_params *p)
+{
+    size_t n = w->ecg.n < ECG_BATCH_MAX_ROWS ? w->ecg.n : ECG_BATCH_MAX_ROWS;
+    pgarr_t *a = p->arr;
     for (size_t i = 0; i < n; i++) {
         const struct ecg_row *r = &w->ecg.a[i];
-        for (int k = 0; k < 10; k++)
-            sb_sep(&a[k], i);
-        sb_quoted(&a[0], fleet_at(f, r->slot)->id);
-        sb_printf(&a[1], "%" PRIu64, r->seq);
-        sb_quoted(&a[2], r->incident);
-        sb_printf(&a[3], "%" PRId64, r->m.first_sample_ms);
+        pgarr_text(&a[0], fleet_at(f, r->slot)->id);
+        pgarr_int8(&a[1], (int64_t)r->seq);
+        pgarr_text(&a[2], r->incident);
+        pgarr_int8(&a[3], r->m.first_sample_ms);
         if (r->m.has_index)
-            sb_printf(&a[4], "%" PRIu64, r->m.first_sample_index);
+            pgarr_int8(&a[4], (int64_t)r->m.first_sample_index);
         else
-            sb_printf(&a[4], "NULL");
-        sb_printf(&a[5], "%" PRIu32, r->m.sample_rate_hz);
-        sb_printf(&a[6], "%" PRIu32, r->m.leads);
-        sb_printf(&a[7], "%" PRIu32, r->m.samples_per_lead);
-        /* bytea hex input inside a quoted array element: "\\x0a1b..." */
-        sb_printf(&a[8], "\"\\\\x");
-        sb_hex(&a[8], (const unsigned char *)r->frame, r->len);
-        sb_printf(&a[8], "\"");
-        sb_printf(&a[9], "%" PRId64, r->rx_ms);
+            pgarr_null(&a[4]);
+        pgarr_int4(&a[5], (int32_t)r->m.sample_rate_hz);
+        pgarr_int2(&a[6], (int16_t)r->m.leads);
+        pgarr_int4(&a[7], (int32_t)r->m.samples_per_lead);
+        pgarr_bytes(&a[8], r->frame, r->len);
+        pgarr_int8(&a[9], r->rx_ms);
     }
-    for (int k = 0; k < 10; k++)
-        sb_close(&a[k], n);
     return n;
 }
 
@@ -748,74 +738,31 @@ void db_writer_flush(db_writer_t *w)
         if (v->uplink_seq > v->durable_seq)
             w->snaps[w->nsnaps++] = (struct snap){s, v->uplink_seq};
     }
-    size_t n = w->nrows < BATCH_MAX_ROWS ? w->nrows : BATCH_MAX_ROWS;
-    if (n == 0 && w->nsnaps == 0 && w->vit.n == 0 && w->ecg.n == 0)
+    if (w->nrows == 0 && w->nsnaps == 0 && w->vit.n == 0 && w->ecg.n == 0)
         return;
-    sbuf_t a[10], u[7], va[8], ea[10];
-    memset(a, 0, sizeof a);
-    memset(u, 0, sizeof u);
-    memset(va, 0, sizeof va);
-    memset(ea, 0, sizeof ea);
-    for (size_t i = 0; i < n; i++) {
-        const struct pos_row *p = &w->rows[i];
-        for (int k = 0; k < 10; k++)
-            sb_sep(&a[k], i);
-        sb_quoted(&a[0], p->id);
-        sb_printf(&a[1], "%" PRIu64, p->seq);
-        sb_printf(&a[2], "%" PRId64, p->fix_ms);
-        sb_printf(&a[3], "%" PRId64, p->rx_ms);
-        sb_printf(&a[4], "%.7f", p->lat);
-        sb_printf(&a[5], "%.7f", p->lon);
-        sb_float(&a[6], p->speed);
-        sb_float(&a[7], p->heading);
-        sb_float(&a[8], p->hdop);
-        sb_printf(&a[9], "%s", p->late ? "t" : "f");
-    }
-    for (int k = 0; k < 10; k++)
-        sb_close(&a[k], n);
-    for (size_t i = 0; i < w->nsnaps; i++) {
-        const vehicle_t *v = fleet_at(f, w->snaps[i].slot);
-        for (int k = 0; k < 7; k++)
-            sb_sep(&u[k], i);
-        sb_quoted(&u[0], v->id);
-        sb_printf(&u[1], "%" PRIu64, w->snaps[i].seq);
-        if (v->has_fix) {
-            sb_printf(&u[2], "%.7f", v->lat);
-            sb_printf(&u[3], "%.7f", v->lon);
-            sb_printf(&u[4], "%" PRId64, v->fix_at_ms);
-            sb_float(&u[5], v->speed_mps);
-            sb_float(&u[6], v->heading_deg);
-        } else {
-            for (int k = 2; k < 7; k++)
-                sb_printf(&u[k], "NULL");
-        }
-    }
-    for (int k = 0; k < 7; k++)
-        sb_close(&u[k], w->nsnaps);
-    size_t nv = vitals_params(w, f, va), ne = ecg_params(w, f, ea);
-    int oom = 0;
-    const char *pa[10], *pu[7], *pv[8], *pe[10];
-    for (int k = 0; k < 10; k++)
-        oom |= a[k].oom | ea[k].oom, pa[k] = a[k].s, pe[k] = ea[k].s;
-    for (int k = 0; k < 7; k++)
-        oom |= u[k].oom, pu[k] = u[k].s;
-    for (int k = 0; k < 8; k++)
-        oom |= va[k].oom, pv[k] = va[k].s;
+    struct batch_params pos, live, vit, ecg;
+    params_init(&pos, POSITION_TYPES, 10);
+    params_init(&live, LIVE_TYPES, 7);
+    params_init(&vit, VITALS_TYPES, 8);
+    params_init(&ecg, ECG_TYPES, 10);
+    size_t n = positions_params(w, &pos);
+    live_params(w, f, &live);
+    size_t nv = vitals_params(w, f, &vit), ne = ecg_params(w, f, &ecg);
+    int oom = params_finish(&pos) | params_finish(&live) | params_finish(&vit) |
+              params_finish(&ecg);
     /* One transaction: the rows and the durable seqs that cover them commit together. */
-    pguv_stmt_t stmts[4] = {{SQL_POSITIONS, 10, pa}, {SQL_VITALS, 8, pv}, {SQL_ECG, 10, pe},
-                            {SQL_LIVE, 7, pu}};
+    pguv_stmt_t stmts[4] = {params_stmt(SQL_POSITIONS, &pos), params_stmt(SQL_VITALS, &vit),
+                            params_stmt(SQL_ECG, &ecg), params_stmt(SQL_LIVE, &live)};
     if (!oom && pguv_exec(w->pg, stmts, 4, on_batch_done, w) == 0) {
         w->batch_in_flight = 1;
         w->batch_rows = n;
         w->vit.batch = nv;
         w->ecg.batch = ne;
     }
-    for (int k = 0; k < 10; k++)
-        free(a[k].s), free(ea[k].s);
-    for (int k = 0; k < 7; k++)
-        free(u[k].s);
-    for (int k = 0; k < 8; k++)
-        free(va[k].s);
+    params_free(&pos);
+    params_free(&live);
+    params_free(&vit);
+    params_free(&ecg);
 }
 
 /* ---- connection and timer ----------------------------------------------------------------- */
@@ -829,7 +776,7 @@ static void on_partitions(void *ctx, int err, const pguv_res_t *res, const char 
 
 static void ensure_partitions(db_writer_t *w)
 {
-    pguv_stmt_t s = {SQL_PARTITIONS, 0, NULL};
+    pguv_stmt_t s = {.sql = SQL_PARTITIONS};
     pguv_exec(w->pg, &s, 1, on_partitions, w);
 }
 

@@ -3,7 +3,6 @@
  */
 #include "golden.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,29 +37,12 @@ const char *golden_state_name(golden_state_t st)
     return "unknown";
 }
 
-/* The "status" of a status event's detail, into buf; "" if none. */
-static void event_status(const incident_event_t *e, char *buf, size_t len)
-{
-    buf[0] = '\0';
-    if (!e->detail)
-        return;
-    json_error_t jerr;
-    json_t *d = json_loads(e->detail, 0, &jerr);
-    const char *s = json_string_value(json_object_get(d, "status"));
-    if (s)
-        snprintf(buf, len, "%s", s);
-    json_decref(d);
-}
-
 /* 1 if event `e` matches one alternative `alt` of length n. */
 static int matches(const incident_event_t *e, const char *alt, size_t n)
 {
     if (n > 7 && !strncmp(alt, "status:", 7)) {
-        if (strcmp(e->kind, "status"))
-            return 0;
-        char st[32];
-        event_status(e, st, sizeof st);
-        return strlen(st) == n - 7 && !strncmp(st, alt + 7, n - 7);
+        return !strcmp(e->kind, "status") && strlen(e->status) == n - 7 &&
+               !strncmp(e->status, alt + 7, n - 7);
     }
     return strlen(e->kind) == n && !strncmp(e->kind, alt, n);
 }
@@ -150,18 +132,10 @@ int golden_alert_due(const golden_metric_t *m, const incident_t *inc, const gold
     int level = c->state == GOLDEN_BREACHED ? 2 : c->state == GOLDEN_WARNING ? 1 : 0;
     if (!level)
         return 0;
+    /* Already raised at this level or above: a breach covers a later warning. */
     for (size_t i = 0; i < inc->nevents; i++) {
         const incident_event_t *e = &inc->events[i];
-        if (strcmp(e->kind, "golden_alert") || !e->detail)
-            continue;
-        json_error_t jerr;
-        json_t *d = json_loads(e->detail, 0, &jerr);
-        const char *metric = json_string_value(json_object_get(d, "metric"));
-        const char *lv = json_string_value(json_object_get(d, "level"));
-        int same = metric && lv && !strcmp(metric, m->name) &&
-                   (!strcmp(lv, "breach") || (level == 1 && !strcmp(lv, "warning")));
-        json_decref(d);
-        if (same)
+        if (e->alert_level >= level && !strcmp(e->alert_metric, m->name))
             return 0;
     }
     return level;

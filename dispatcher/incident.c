@@ -134,6 +134,27 @@ int incident_next_state(const incident_t *inc, incident_input_t in, vehicle_stat
     return GL_ESTATE;
 }
 
+/* Keeps what is looked up often of an event's detail (incident_event_t, incident_t). */
+static void read_event_detail(incident_t *inc, incident_event_t *e, const char *detail)
+{
+    json_error_t jerr;
+    json_t *d = json_loads(detail, 0, &jerr);
+    const char *status = json_string_value(json_object_get(d, "status"));
+    const char *metric = json_string_value(json_object_get(d, "metric"));
+    const char *level = json_string_value(json_object_get(d, "level"));
+    const char *hospital = json_string_value(json_object_get(d, "hospital"));
+    if (!strcmp(e->kind, "status") && status && strlen(status) < sizeof e->status)
+        memcpy(e->status, status, strlen(status) + 1);
+    if (!strcmp(e->kind, "golden_alert") && metric && level &&
+        strlen(metric) < sizeof e->alert_metric) {
+        memcpy(e->alert_metric, metric, strlen(metric) + 1);
+        e->alert_level = !strcmp(level, "breach") ? 2 : !strcmp(level, "warning") ? 1 : 0;
+    }
+    if (!strcmp(e->kind, "destination") && hospital)
+        gl_utf8_copy(inc->destination, sizeof inc->destination, hospital);
+    json_decref(d);
+}
+
 incident_event_t *incident_add_event(incident_t *inc, int64_t at_ms, const char *kind,
                                      const char *source, const char *vehicle, const char *detail)
 {
@@ -155,14 +176,9 @@ incident_event_t *incident_add_event(incident_t *inc, int64_t at_ms, const char 
     snprintf(e->source, sizeof e->source, "%s", source);
     snprintf(e->vehicle, sizeof e->vehicle, "%s", vehicle ? vehicle : "");
     inc->nevents++;
-    if (!strcmp(kind, "destination") && detail) {
-        json_error_t jerr;
-        json_t *dd = json_loads(detail, 0, &jerr);
-        const char *h = json_string_value(json_object_get(dd, "hospital"));
-        if (h)
-            gl_utf8_copy(inc->destination, sizeof inc->destination, h);
-        json_decref(dd);
-    }
+    if (detail && (!strcmp(kind, "status") || !strcmp(kind, "golden_alert") ||
+                   !strcmp(kind, "destination")))
+        read_event_detail(inc, e, detail);
     return e;
 }
 

@@ -60,6 +60,13 @@ typedef struct incident_event {
     char source[12];           /* operator | unit | dispatcher */
     char vehicle[FLEET_ID_LEN];
     char *detail;              /* JSON object text or NULL; owned by the incident */
+    /* What the golden clocks look up, read from the detail once when the event is added (the
+     * clocks of every open incident are checked each second and must not parse JSON to do it):
+     * a status event's status; a golden_alert's metric and level (1 warning, 2 breach). Empty
+     * and 0 for other kinds. */
+    char status[24];
+    char alert_metric[48];
+    int alert_level;
 } incident_event_t;
 
 typedef struct incident {

@@ -1,13 +1,15 @@
 /*
  * Unit tests of common/: error names, time parsing and formatting, the configuration loader and
- * the log burst limiter.
+ * the log burst limiter, the binary PostgreSQL arrays of the batches.
  */
 #include "config.h"
 #include "err.h"
 #include "log.h"
+#include "pgarr.h"
 #include "timeutil.h"
 
 #include <check.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +139,76 @@ START_TEST(test_log_burst)
 }
 END_TEST
 
+/* The expected bytes are written out from PostgreSQL's array_send layout (src/backend/utils/
+ * adt/arrayfuncs.c): ndim, has-null flag, element OID, length, lower bound, then per element its
+ * length (-1 for NULL) and big-endian value. */
+START_TEST(test_pgarr_int8_with_null)
+{
+    pgarr_t a;
+    pgarr_init(&a, PGARR_INT8);
+    pgarr_int8(&a, 1);
+    pgarr_null(&a);
+    pgarr_int8(&a, -2);
+    int len = 0;
+    const char *p = pgarr_finish(&a, &len);
+    static const unsigned char want[] = {
+        0, 0, 0, 1,  0, 0, 0, 1,  0, 0, 0, 20,  0, 0, 0, 3,  0, 0, 0, 1,
+        0, 0, 0, 8,  0, 0, 0, 0, 0, 0, 0, 1,
+        0xff, 0xff, 0xff, 0xff,
+        0, 0, 0, 8,  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe};
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(len, (int)sizeof want);
+    ck_assert_mem_eq(p, want, sizeof want);
+    pgarr_free(&a);
+}
+END_TEST
+
+START_TEST(test_pgarr_text_bytea_float)
+{
+    pgarr_t t, b, f;
+    pgarr_init(&t, PGARR_TEXT);
+    pgarr_init(&b, PGARR_BYTEA);
+    pgarr_init(&f, PGARR_FLOAT4);
+    pgarr_text(&t, "\xe6\x95\x91"); /* bytes as they are: no quoting, no escaping */
+    pgarr_bytes(&b, "\0\x01\"", 3);
+    pgarr_float4(&f, 1.5f);
+    pgarr_float4(&f, NAN); /* not a number is stored as NULL */
+    int lt = 0, lb = 0, lf = 0;
+    const char *pt = pgarr_finish(&t, &lt), *pb = pgarr_finish(&b, &lb),
+               *pf = pgarr_finish(&f, &lf);
+    static const unsigned char want_t[] = {0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 25, 0, 0, 0, 1,
+                                           0, 0, 0, 1, 0, 0, 0, 3, 0xe6, 0x95, 0x91};
+    static const unsigned char want_b[] = {0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0, 0, 1,
+                                           0, 0, 0, 1, 0, 0, 0, 3, 0, 1, '"'};
+    static const unsigned char want_f[] = {0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0x02, 0xbc, 0, 0, 0, 2,
+                                           0, 0, 0, 1, 0, 0, 0, 4, 0x3f, 0xc0, 0, 0,
+                                           0xff, 0xff, 0xff, 0xff};
+    ck_assert_int_eq(lt, (int)sizeof want_t);
+    ck_assert_mem_eq(pt, want_t, sizeof want_t);
+    ck_assert_int_eq(lb, (int)sizeof want_b);
+    ck_assert_mem_eq(pb, want_b, sizeof want_b);
+    ck_assert_int_eq(lf, (int)sizeof want_f);
+    ck_assert_mem_eq(pf, want_f, sizeof want_f);
+    pgarr_free(&t);
+    pgarr_free(&b);
+    pgarr_free(&f);
+}
+END_TEST
+
+/* An array without elements has no dimensions (ndim 0), as array_send writes '{}'. */
+START_TEST(test_pgarr_empty)
+{
+    pgarr_t a;
+    pgarr_init(&a, PGARR_BOOL);
+    int len = 0;
+    const char *p = pgarr_finish(&a, &len);
+    static const unsigned char want[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16};
+    ck_assert_int_eq(len, (int)sizeof want);
+    ck_assert_mem_eq(p, want, sizeof want);
+    pgarr_free(&a);
+}
+END_TEST
+
 static Suite *common_suite(void)
 {
     Suite *s = suite_create("common");
@@ -146,6 +218,9 @@ static Suite *common_suite(void)
     tcase_add_test(core, test_time_local_zone);
     tcase_add_test(core, test_config_sources_in_order);
     tcase_add_test(core, test_log_burst);
+    tcase_add_test(core, test_pgarr_int8_with_null);
+    tcase_add_test(core, test_pgarr_text_bytea_float);
+    tcase_add_test(core, test_pgarr_empty);
     suite_add_tcase(s, core);
     TCase *errors = tcase_create("Errors");
     tcase_add_test(errors, test_time_parse_rejects_garbage);

@@ -132,7 +132,7 @@ static void load(struct app *a)
 {
     if (a->loading || pguv_state(a->pg) != PGUV_READY)
         return;
-    pguv_stmt_t st = {SQL_LOAD, 0, NULL};
+    pguv_stmt_t st = {.sql = SQL_LOAD};
     if (pguv_exec(a->pg, &st, 1, on_loaded, a) == 0)
         a->loading = 1;
 }
@@ -161,7 +161,7 @@ static void on_registered(void *ctx, const char *phone_key, const char *vehicle_
 {
     struct app *a = ctx;
     const char *params[1] = {phone_key};
-    pguv_stmt_t st = {SQL_REGISTERED, 1, params};
+    pguv_stmt_t st = {.sql = SQL_REGISTERED, .nparams = 1, .params = params};
     if (pguv_exec(a->pg, &st, 1, on_registered_written, a) < 0)
         LOG_WARN("jt808", "veh=%s registered_at not written: database not connected", vehicle_id);
 }

@@ -5,8 +5,9 @@
  * are applied and the fleet, the open incidents with their timelines and the journal's applied
  * lsn are read back into the core. While running (db_writer.c, asynchronous on the loop through
  * common/pguv) journal records are copied in order, each in one transaction with the advance of
- * journal_state.applied_lsn, and position fixes are written in batches once a second; when a
- * batch commits, the units are told their uplink is durable. While the database is down both
+ * journal_state.applied_lsn, and position fixes, vital signs and ECG frames are written in
+ * batches five times a second (binary array parameters, common/pgarr.h), batch after batch only
+ * while a backlog lasts; when a batch commits, the units are told their uplink is durable. While the database is down both
  * wait in memory (positions in a bounded buffer) and go in when it returns.
  *
  * db_load.c and db_writer.c are the only dispatcher files that see SQL.

@@ -502,7 +502,11 @@ static outq_buf_t *gap_message(const outq_wave_id_t *g)
     return b;
 }
 
-/* Writes the message at the head of the queue (one per writeable callback, as lws asks). */
+/* Messages written in one writeable callback at most, so that one screen's backlog does not hold
+ * up the loop (a 12-lead frame is ~1.3 kB: 32 of them fit a socket buffer easily). */
+#define WRITE_BURST 32
+
+/* Writes the message at the head of the queue. */
 static int write_next(struct session *s)
 {
     const outq_item_t *it = outq_peek(&s->q);
@@ -596,8 +600,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_SERVER_WRITEABLE:
         if (!outq_peek(&s->q))
             return s->close_after_write ? -1 : 0;
-        if (write_next(s) != 0)
-            return -1;
+        /* More than one message while the socket takes them (lws_send_pipe_choked: nothing
+         * left of a partial write and POLLOUT, the check lws asks for before a second write in
+         * one callback): a screen that fell behind while the loop was busy catches up in one
+         * turn of the loop instead of one message a turn. */
+        for (int i = 0; i < WRITE_BURST && outq_peek(&s->q); i++) {
+            if (i > 0 && lws_send_pipe_choked(wsi))
+                break;
+            if (write_next(s) != 0)
+                return -1;
+        }
         if (outq_peek(&s->q) || s->close_after_write)
             lws_callback_on_writable(wsi);
         return 0;

@@ -15,43 +15,31 @@
 #include "ws_internal.h"
 
 #include "err.h"
+#include "idlist.h"
 #include "text.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define VITALS_MAX_PER_SESSION 256   /* patients one session watches at most */
-
-typedef char incident_id_t[40];
+/* Patients one session may name or receive at once. A county has tens of patients on the road
+ * at the busiest; the bound keeps a misbehaving client from growing the lists without end. */
+#define VITALS_MAX_PER_SESSION 4096
 
 struct vitals_sub {
     int all;                         /* every patient the session may see... */
-    incident_id_t *skip;             /* ...but these (unsubscribed one by one) */
-    size_t nskip;
-    incident_id_t *want;             /* or these */
-    size_t nwant;
-    incident_id_t *live;             /* what it receives now */
-    size_t nlive;
+    idlist_t skip;                   /* ...but these (unsubscribed one by one, or refused) */
+    idlist_t want;                   /* or these */
+    idlist_t live;                   /* what it receives now */
     unsigned long long numerics_sent;
+    unsigned long long refused;      /* streams not started: the session had too many */
 };
 
 static struct vitals_sub *sub_of(struct session *s)
 {
-    if (!s->vitals) {
-        struct vitals_sub *v = calloc(1, sizeof *v);
-        if (!v)
-            return NULL;
-        v->want = calloc(VITALS_MAX_PER_SESSION, sizeof *v->want);
-        v->live = calloc(VITALS_MAX_PER_SESSION, sizeof *v->live);
-        v->skip = calloc(VITALS_MAX_PER_SESSION, sizeof *v->skip);
-        if (!v->want || !v->live || !v->skip) {
-            free(v->want);
-            free(v->live);
-            free(v->skip);
-            free(v);
-            return NULL;
-        }
-        s->vitals = v;
+    if (!s->vitals && (s->vitals = calloc(1, sizeof *s->vitals))) {
+        idlist_init(&s->vitals->skip, VITALS_MAX_PER_SESSION);
+        idlist_init(&s->vitals->want, VITALS_MAX_PER_SESSION);
+        idlist_init(&s->vitals->live, VITALS_MAX_PER_SESSION);
     }
     return s->vitals;
 }
@@ -60,19 +48,11 @@ void ws_vitals_session_end(struct session *s)
 {
     if (!s->vitals)
         return;
-    free(s->vitals->want);
-    free(s->vitals->live);
-    free(s->vitals->skip);
+    idlist_free(&s->vitals->want);
+    idlist_free(&s->vitals->live);
+    idlist_free(&s->vitals->skip);
     free(s->vitals);
     s->vitals = NULL;
-}
-
-static int find_id(const incident_id_t *ids, size_t n, const char *id)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(ids[i], id))
-            return (int)i;
-    return -1;
 }
 
 /* Whether the session's user may see this patient's data now. */
@@ -96,8 +76,8 @@ static int wants(const struct session *s, const incident_t *inc)
 {
     const struct vitals_sub *v = s->vitals;
     return v && !s->close_after_write &&
-           ((v->all && find_id(v->skip, v->nskip, inc->id) < 0) ||
-            find_id(v->want, v->nwant, inc->id) >= 0) &&
+           ((v->all && idlist_find(&v->skip, inc->id) < 0) ||
+            idlist_find(&v->want, inc->id) >= 0) &&
            may_see(s, inc);
 }
 
@@ -112,13 +92,26 @@ static void push_backlog(void *ctx, outq_buf_t *b, const outq_wave_id_t *id)
     }
 }
 
-/* The session starts receiving `inc`: audit row, then the latest numerics and the last 10 s. */
+/* The session starts receiving `inc`: audit row, then the latest numerics and the last 10 s.
+ * A session that already receives as many patients as it may is told so, once per patient (the
+ * patient is put on its skip list, so it is not asked again at every frame). */
 static void start(ws_t *w, struct session *s, const incident_t *inc)
 {
     struct vitals_sub *v = s->vitals;
-    if (v->nlive == VITALS_MAX_PER_SESSION)
+    if (idlist_add(&v->live, inc->id) != 0) {
+        v->refused++;
+        idlist_remove(&v->want, inc->id);
+        if (idlist_find(&v->skip, inc->id) < 0) /* (if that is full too: refused again later) */
+            (void)idlist_add(&v->skip, inc->id);
+        LOG_WARN("ws", "session %u: receives %zu patients: the stream of %s is not started",
+                 s->id, v->live.n, inc->id);
+        json_t *ev = json_pack("{s:s,s:s,s:s}", "event", "vitals.refused", "incident", inc->id,
+                               "reason", "too_many_patients");
+        if (ev)
+            ws_send_json(s, ev);
+        json_decref(ev);
         return;
-    gl_utf8_copy(v->live[v->nlive++], sizeof(incident_id_t), inc->id);
+    }
     w->relay_stats.streams_started++;
     LOG_INFO("audit", "session %u: %s receives the live data of %s", s->id, ws_actor_of(s),
              inc->id);
@@ -136,7 +129,7 @@ static void stop(ws_t *w, struct session *s, int i, const char *incident, const 
     if (ev)
         ws_send_json(s, ev);
     json_decref(ev);
-    memcpy(v->live[i], v->live[--v->nlive], sizeof(incident_id_t));
+    idlist_remove_at(&v->live, i);
     w->relay_stats.streams_stopped++;
 }
 
@@ -161,7 +154,7 @@ static void fan_out(ws_t *w, const incident_t *inc, outq_buf_t *b, const outq_wa
     for (struct session *s = w->sessions; s; s = s->next) {
         if (!s->vitals)
             continue;
-        int live = find_id(s->vitals->live, s->vitals->nlive, inc->id);
+        int live = idlist_find(&s->vitals->live, inc->id);
         if (!wants(s, inc)) {
             if (live >= 0)
                 stop(w, s, live, inc->id, stop_reason(inc));
@@ -226,12 +219,16 @@ void ws_vitals_incident(ws_t *w, const incident_t *inc)
     for (struct session *s = w->sessions; s; s = s->next) {
         if (!s->vitals)
             continue;
-        int live = find_id(s->vitals->live, s->vitals->nlive, inc->id);
+        int live = idlist_find(&s->vitals->live, inc->id);
         int ok = wants(s, inc);
         if (live >= 0 && !ok)
             stop(w, s, live, inc->id, stop_reason(inc));
         else if (live < 0 && ok && has_stream)
             start(w, s, inc);
+        if (!incident_is_open(inc->state)) { /* a closed incident never streams again */
+            idlist_remove(&s->vitals->want, inc->id);
+            idlist_remove(&s->vitals->skip, inc->id);
+        }
     }
     if (!incident_is_open(inc->state))
         relay_forget(w->relay, inc->id);
@@ -243,7 +240,7 @@ void ws_vitals_start_eligible(ws_t *w, struct session *s)
     incident_table_t *t = dispatch_incidents(w->api->d);
     for (size_t i = incident_table_count(t); i-- > 0;) {
         const incident_t *inc = incident_table_at(t, i);
-        if (s->vitals && find_id(s->vitals->live, s->vitals->nlive, inc->id) < 0 &&
+        if (s->vitals && idlist_find(&s->vitals->live, inc->id) < 0 &&
             wants(s, inc) && relay_backlog_frames(w->relay, inc->id) > 0)
             start(w, s, inc);
     }
@@ -252,8 +249,8 @@ void ws_vitals_start_eligible(ws_t *w, struct session *s)
 static json_t *live_list(const struct session *s)
 {
     json_t *arr = json_array();
-    for (size_t i = 0; s->vitals && i < s->vitals->nlive; i++)
-        json_array_append_new(arr, json_string(s->vitals->live[i]));
+    for (size_t i = 0; s->vitals && i < s->vitals->live.n; i++)
+        json_array_append_new(arr, json_string(s->vitals->live.a[i]));
     return arr;
 }
 
@@ -263,33 +260,34 @@ json_t *ws_vitals_request(ws_t *w, struct session *s, const char *op, json_t *re
     json_t *jid = id ? id : json_null();
     if (!strcmp(op, "vitals.stats")) {
         const outq_t *q = &s->q;
-        return json_pack("{s:O,s:b,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:o}}", "id", jid, "ok", 1,
-                         "result", "frames_sent", (json_int_t)q->count.frames_sent,
+        const struct vitals_sub *v = s->vitals;
+        return json_pack("{s:O,s:b,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I}}", "id", jid,
+                         "ok", 1, "result", "frames_sent", (json_int_t)q->count.frames_sent,
                          "frames_dropped", (json_int_t)q->count.frames_dropped, "gaps_sent",
                          (json_int_t)q->count.gaps_sent, "numerics_sent",
-                         (json_int_t)(s->vitals ? s->vitals->numerics_sent : 0),
-                         "queued_frames", (json_int_t)q->waves, "queued_bytes",
-                         (json_int_t)q->bytes, "incidents", live_list(s));
+                         (json_int_t)(v ? v->numerics_sent : 0), "queued_frames",
+                         (json_int_t)q->waves, "queued_bytes", (json_int_t)q->bytes, "incidents",
+                         live_list(s), "named", (json_int_t)(v ? v->want.n : 0), "left_out",
+                         (json_int_t)(v ? v->skip.n : 0), "refused",
+                         (json_int_t)(v ? v->refused : 0));
     }
     if (!strcmp(op, "vitals.unsubscribe")) {
         struct vitals_sub *v = s->vitals;
-        for (size_t i = v ? v->nlive : 0; i-- > 0;)
-            if (!inc_id || !strcmp(v->live[i], inc_id)) {
+        for (size_t i = v ? v->live.n : 0; i-- > 0;)
+            if (!inc_id || !strcmp(v->live.a[i], inc_id)) {
                 char gone[40];
-                gl_utf8_copy(gone, sizeof gone, v->live[i]);
+                gl_utf8_copy(gone, sizeof gone, v->live.a[i]);
                 stop(w, s, (int)i, gone, "unsubscribed");
             }
         if (v && !inc_id) {
             v->all = 0;
-            v->nwant = v->nskip = 0;
+            v->want.n = v->skip.n = 0;
         } else if (v) {
-            int i = find_id(v->want, v->nwant, inc_id);
-            if (i >= 0)
-                memcpy(v->want[i], v->want[--v->nwant], sizeof(incident_id_t));
+            idlist_remove(&v->want, inc_id);
             /* watching everyone: this one stays off until subscribed again by name */
-            if (v->all && find_id(v->skip, v->nskip, inc_id) < 0 &&
-                v->nskip < VITALS_MAX_PER_SESSION)
-                gl_utf8_copy(v->skip[v->nskip++], sizeof(incident_id_t), inc_id);
+            if (v->all && idlist_find(&v->skip, inc_id) < 0 &&
+                idlist_add(&v->skip, inc_id) != 0)
+                return api_error(id, GL_ENOSPC, "too many patients left out");
         }
         return json_pack("{s:O,s:b,s:{}}", "id", jid, "ok", 1, "result");
     }
@@ -304,17 +302,12 @@ json_t *ws_vitals_request(ws_t *w, struct session *s, const char *op, json_t *re
             const incident_t *inc = incident_table_find(dispatch_incidents(w->api->d), inc_id);
             if (!inc || !may_see(s, inc))
                 return api_error(id, GL_ENOENT, "no such incident");
-            int k = find_id(v->skip, v->nskip, inc_id);
-            if (k >= 0)
-                memcpy(v->skip[k], v->skip[--v->nskip], sizeof(incident_id_t));
-            if (find_id(v->want, v->nwant, inc_id) < 0) {
-                if (v->nwant == VITALS_MAX_PER_SESSION)
-                    return api_error(id, GL_ENOSPC, "watching too many patients");
-                gl_utf8_copy(v->want[v->nwant++], sizeof(incident_id_t), inc_id);
-            }
+            idlist_remove(&v->skip, inc_id);
+            if (idlist_find(&v->want, inc_id) < 0 && idlist_add(&v->want, inc_id) != 0)
+                return api_error(id, GL_ENOSPC, "watching too many patients");
         } else {
             v->all = 1;
-            v->nskip = 0;
+            v->skip.n = 0;
         }
         /* What streams now; vitals.subscribe's reply goes first, then ws.c starts them. */
         json_t *arr = json_array();

@@ -1,10 +1,12 @@
 /*
  * The live vitals relay's building blocks: the per-client queue that drops the oldest waveform
  * into gap markers and never drops text (dispatcher/outq.c), and the per-incident streams that
- * encode the ED's binary ECG messages and keep the last 10 s (dispatcher/relay.c).
+ * encode the ED's binary ECG messages and keep the last 10 s (dispatcher/relay.c), and the
+ * bounded id sets of each screen's subscriptions (dispatcher/idlist.c).
  */
 #include "err.h"
 #include "goldline.pb-c.h"
+#include "idlist.h"
 #include "outq.h"
 #include "relay.h"
 
@@ -495,6 +497,53 @@ START_TEST(test_relay_numerics_newest_per_code)
 }
 END_TEST
 
+/* A screen's id set grows past its first allocation, finds and removes by swapping the last in,
+ * and refuses (GL_ENOSPC) past its bound instead of growing for ever. */
+START_TEST(test_idlist_grows_to_its_bound)
+{
+    idlist_t l;
+    idlist_init(&l, 40);
+    char id[IDLIST_ID_LEN];
+    for (int i = 0; i < 40; i++) {
+        snprintf(id, sizeof id, "20261128-%04d", i);
+        ck_assert_int_eq(idlist_find(&l, id), -1);
+        ck_assert_int_eq(idlist_add(&l, id), 0);
+    }
+    ck_assert_uint_eq(l.n, 40);
+    ck_assert_int_eq(idlist_add(&l, "20261128-9999"), GL_ENOSPC);
+    ck_assert_int_eq(idlist_find(&l, "20261128-9999"), -1);
+    ck_assert_int_eq(idlist_find(&l, "20261128-0017"), 17);
+    idlist_remove(&l, "20261128-0017");
+    ck_assert_uint_eq(l.n, 39);
+    ck_assert_int_eq(idlist_find(&l, "20261128-0017"), -1);
+    ck_assert_int_eq(idlist_find(&l, "20261128-0039"), 17); /* the last took its place */
+    idlist_remove(&l, "not there");                          /* nothing happens */
+    ck_assert_uint_eq(l.n, 39);
+    ck_assert_int_eq(idlist_add(&l, "20261128-9999"), 0);    /* room again */
+    idlist_remove_at(&l, (int)l.n - 1);
+    ck_assert_int_eq(idlist_find(&l, "20261128-9999"), -1);
+    idlist_free(&l);
+    ck_assert_uint_eq(l.n, 0);
+}
+END_TEST
+
+/* An id longer than the field is cut on a character boundary, never mid-character. */
+START_TEST(test_idlist_cuts_long_ids_whole_characters)
+{
+    idlist_t l;
+    idlist_init(&l, 4);
+    char longid[80];
+    memset(longid, 0, sizeof longid);
+    for (int i = 0; i < 20; i++)
+        memcpy(longid + 3 * i, "\xe6\x95\x91", 3); /* 救 x 20, 60 bytes */
+    ck_assert_int_eq(idlist_add(&l, longid), 0);
+    size_t n = strlen(l.a[0]);
+    ck_assert_uint_lt(n, IDLIST_ID_LEN);
+    ck_assert_uint_eq(n % 3, 0);
+    idlist_free(&l);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("relay");
@@ -514,6 +563,10 @@ static Suite *suite(void)
     tcase_add_test(r, test_relay_each_sample_once);
     tcase_add_test(r, test_relay_numerics_newest_per_code);
     suite_add_tcase(s, r);
+    TCase *ids = tcase_create("idlist");
+    tcase_add_test(ids, test_idlist_grows_to_its_bound);
+    tcase_add_test(ids, test_idlist_cuts_long_ids_whole_characters);
+    suite_add_tcase(s, ids);
     return s;
 }
 

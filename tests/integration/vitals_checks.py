@@ -194,3 +194,24 @@ drain(sup, 1.0)
 check("after vitals.unsubscribe the supervisor receives nothing more",
       r["ok"] and len(sup.binary) == before and
       any(e.get("reason") == "unsubscribed" for e in events(sup, "vitals.stop")))
+
+# A closed incident leaves every session's lists: ED B (watching all) had left it out, a new
+# supervisor session names it; once cancelled, neither keeps it (vitals.stats), and the one
+# receiving it is told the stream stopped because the incident closed.
+sup2 = login("sup", "sup-pw")
+r = sup2.call("vitals.subscribe", incident=inc)
+drain(sup2, 0.5)
+st_b = ed_b.call("vitals.stats")["result"]
+st_s = sup2.call("vitals.stats")["result"]
+check("before the incident closes: ED B leaves it out, the new session names and receives it",
+      r["ok"] and st_b.get("left_out") == 1 and st_s.get("named") == 1 and
+      st_s.get("incidents") == [inc])
+r = op.call("cancel", incident=inc, reason="vitals test over")
+drain(sup2, 0.5)
+drain(ed_b, 0.1)
+st_b = ed_b.call("vitals.stats")["result"]
+st_s = sup2.call("vitals.stats")["result"]
+check("after it closes: no session keeps it (named 0, left_out 0, nothing streaming, told why)",
+      r["ok"] and st_b.get("left_out") == 0 and st_s.get("named") == 0 and
+      st_s.get("incidents") == [] and st_s.get("refused") == 0 and
+      any(e.get("reason") == "closed" for e in events(sup2, "vitals.stop")))

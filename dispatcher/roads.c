@@ -155,6 +155,8 @@ static int grow(void **a, size_t *n, size_t want, size_t size)
     return 0;
 }
 
+static route_pos_t usable_pos(const roads_t *r, const route_pos_t *p);
+
 /* Coverage follows the unit more coarsely than the hierarchy: a placement there costs one
  * bounded search over the city (geo/coverage.h). */
 static void count_for_coverage(roads_t *r, uint32_t slot, struct placed *p, const snap_hit_t *hit,
@@ -171,7 +173,8 @@ static void count_for_coverage(roads_t *r, uint32_t slot, struct placed *p, cons
     if (p->counted && now_ms - p->cov_at_ms < ROADS_COVERAGE_REPLACE_MS &&
         geo_distance_m(p->cov_lat, p->cov_lon, lat, lon) < ROADS_COVERAGE_MOVE_M)
         return;
-    if (coverage_set_unit(r->cov, slot, &hit->pos) == 0) {
+    route_pos_t pos = usable_pos(r, &hit->pos);
+    if (coverage_set_unit(r->cov, slot, &pos) == 0) {
         p->counted = 1;
         p->cov_lat = lat;
         p->cov_lon = lon;
@@ -349,7 +352,7 @@ int roads_set_demand(roads_t *r, const coverage_demand_t *demand, const char *co
                      const char *const *station_ids, size_t nstations)
 {
     coverage_t *cov = NULL;
-    int rc = n ? coverage_new(r->g, r->snap, demand, n, NULL, &cov) : 0;
+    int rc = n ? coverage_new(cost_graph(r), r->snap, demand, n, NULL, &cov) : 0;
     if (rc)
         return rc;
     route_pos_t *st = calloc(nstations ? nstations : 1, sizeof *st);
@@ -596,6 +599,20 @@ int roads_rebuild_now(roads_t *r)
     return rc;
 }
 
+/* Places every unit counted in the coverage model again, over the costs now in force: one
+ * bounded search each, on the loop (tens of units in a county; a closure is a rare event). */
+static void recount_coverage(roads_t *r)
+{
+    for (uint32_t s = 0; s < r->nunits; s++) {
+        struct placed *p = &r->units[s];
+        if (!p->counted)
+            continue;
+        route_pos_t pos = usable_pos(r, &p->pos);
+        if (!r->cov || coverage_set_unit(r->cov, s, &pos) != 0)
+            p->counted = 0; /* counted again when next placed */
+    }
+}
+
 int roads_closures_changed(roads_t *r)
 {
     uint64_t gen = closures_generation(r->closures);
@@ -615,11 +632,23 @@ int roads_closures_changed(roads_t *r)
             return rc;
         }
     }
+    /* The coverage model borrows the graph of the costs in force: a new one over the new costs
+     * replaces it before those go. */
+    if (r->cov) {
+        coverage_t *cov = NULL;
+        int rc = coverage_new(og ? og : r->g, r->snap, r->demand, r->nnames, NULL, &cov);
+        if (rc)
+            LOG_ERR("roads", "coverage dropped: no model over the new costs (%s)",
+                    gl_strerror(rc));
+        coverage_free(r->cov);
+        r->cov = cov;
+    }
     route_ws_free(r->ows);
     graph_free(r->og);
     r->og = og;
     r->ows = ows;
     r->gen = gen;
+    recount_coverage(r);
     r->next_expiry_ms = closures_next_expiry(r->closures);
     if (!og) {
         /* No closure left: the hierarchy as loaded is right again; drop the other. */

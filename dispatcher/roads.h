@@ -20,8 +20,9 @@
  * recommendation after their expiry (roads_expire), which takes the same path: with fixes every
  * second that is as prompt as a timer, exact for the recommendation itself, and leaves no uv
  * handle to close at shutdown. A unit or a scene on a road closed in every direction it may be
- * driven counts from the nearer end of that segment. The golden-circle coverage still uses the
- * costs as loaded.
+ * driven counts from the nearer end of that segment. The golden-circle coverage follows the
+ * costs in force too: when the closures change, its model is built anew over them and every
+ * counted unit placed again, one bounded search each, on the loop.
  */
 #ifndef GL_ROADS_H
 #define GL_ROADS_H

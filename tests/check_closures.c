@@ -174,6 +174,52 @@ START_TEST(test_unit_on_closed_road)
 }
 END_TEST
 
+/* The golden-circle coverage honours closures: with B-C and D-C closed, C (1,000 people) is out
+ * of reach of the unit at A and only B (500) stays covered; reopened, both are covered again, C
+ * in 120 s. */
+START_TEST(test_coverage_follows_closures)
+{
+    roads_t *r = small_roads();
+    coverage_demand_t dm[2] = {{vlat[VB], vlon[VB], 500, COVERAGE_AREA_TOWN},
+                               {vlat[VC], vlon[VC], 1000, COVERAGE_AREA_TOWN}};
+    const char *names[2] = {"B", "C"};
+    ck_assert_int_eq(roads_set_demand(r, dm, names, 2, NULL, NULL, NULL, 0), 0);
+    roads_unit_update(r, 0, 1, vlat[VA], vlon[VA], T0);
+    coverage_result_t cr;
+    coverage_point_t pt;
+    coverage_get(roads_coverage(r), &cr);
+    ck_assert_uint_eq(cr.covered, 1500);
+
+    close_way(r, "RC1", 1002, 0, 0);
+    close_way(r, "RC2", 1004, 0, 0);
+    coverage_get(roads_coverage(r), &cr);
+    ck_assert_uint_eq(cr.covered, 500);
+    ck_assert_uint_eq(cr.n_units, 1);
+    ck_assert_int_eq(coverage_point(roads_coverage(r), 1, &pt), 0);
+    ck_assert_int_eq(pt.covered, 0);
+    ck_assert_int_eq(coverage_point(roads_coverage(r), 0, &pt), 0);
+    ck_assert_int_eq(pt.covered, 1);
+    ck_assert_int_eq(pt.best_us, S(60));
+
+    /* a slowdown counts too: D-C reopened but ten times slower, C is 100 + 1,000 s by D (over
+     * the 900 s limit) */
+    ck_assert_int_eq(closures_remove(roads_closures(r), "RC2"), 0);
+    close_way(r, "RC3", 1004, 10, 0);
+    ck_assert_int_eq(coverage_point(roads_coverage(r), 1, &pt), 0);
+    ck_assert_int_eq(pt.covered, 0);
+    ck_assert_int_eq(pt.best_us, S(1100));
+
+    ck_assert_int_eq(closures_remove(roads_closures(r), "RC1"), 0);
+    ck_assert_int_eq(closures_remove(roads_closures(r), "RC3"), 0);
+    ck_assert_int_eq(roads_closures_changed(r), 0);
+    coverage_get(roads_coverage(r), &cr);
+    ck_assert_uint_eq(cr.covered, 1500);
+    ck_assert_int_eq(coverage_point(roads_coverage(r), 1, &pt), 0);
+    ck_assert_int_eq(pt.best_us, S(120));
+    roads_free(r);
+}
+END_TEST
+
 /* Closures named for a unit's road. */
 START_TEST(test_route_closures)
 {
@@ -705,6 +751,7 @@ static Suite *closures_suite(void)
     tcase_add_test(core, test_slowdown_multiplies);
     tcase_add_test(core, test_expiry_restores);
     tcase_add_test(core, test_unit_on_closed_road);
+    tcase_add_test(core, test_coverage_follows_closures);
     tcase_add_test(core, test_route_closures);
     tcase_add_test(core, test_table_and_overlay);
     tcase_add_test(core, test_line_selection);

@@ -24,6 +24,15 @@ void pgarr_free(pgarr_t *a)
     memset(a, 0, sizeof *a);
 }
 
+void pgarr_reset(pgarr_t *a, uint32_t elem_oid)
+{
+    a->len = HEADER;
+    a->n = 0;
+    a->oid = elem_oid;
+    a->has_null = 0;
+    a->oom = 0;
+}
+
 static unsigned char *room(pgarr_t *a, size_t n)
 {
     if (a->oom)

@@ -182,6 +182,20 @@ struct snap {
     uint64_t seq;
 };
 
+/*
+ * The parameters of one batch statement, each a binary array (common/pgarr.h): numbers go as
+ * their bytes and an ECG frame as it is, where text arrays cost a printf per number and two hex
+ * digits per frame byte, megabytes a second built on the loop (bench/run vitals).
+ */
+#define BATCH_MAX_PARAMS 10
+
+struct batch_params {
+    int n;
+    pgarr_t arr[BATCH_MAX_PARAMS];
+    const char *values[BATCH_MAX_PARAMS];
+    int lengths[BATCH_MAX_PARAMS], formats[BATCH_MAX_PARAMS];
+};
+
 struct db_writer {
     uv_loop_t *loop;
     pguv_t *pg;
@@ -200,6 +214,7 @@ struct db_writer {
     struct snap *snaps;
     size_t nsnaps;
     int batch_in_flight;
+    struct batch_params params[4]; /* positions, live, vitals, ECG: kept from batch to batch */
     unsigned ticks;
     db_writer_stats_t stats;
     uint64_t *min_left;         /* per fleet slot: lowest seq still buffered, for the acks */
@@ -496,26 +511,13 @@ int db_writer_add_ecg(db_writer_t *w, const vehicle_t *v, uint64_t seq, const ch
     return 0;
 }
 
-/*
- * The parameters of one batch statement, each a binary array (common/pgarr.h): numbers go as
- * their bytes and an ECG frame as it is, where text arrays cost a printf per number and two hex
- * digits per frame byte, megabytes a second built on the loop (bench/run vitals).
- */
-#define BATCH_MAX_PARAMS 10
-
-struct batch_params {
-    int n;
-    pgarr_t arr[BATCH_MAX_PARAMS];
-    const char *values[BATCH_MAX_PARAMS];
-    int lengths[BATCH_MAX_PARAMS], formats[BATCH_MAX_PARAMS];
-};
-
-/* `oids`: the element type of each parameter, as the statement casts it. */
+/* Empties `p` for a batch of `n` parameters with element types `oids` (as the statement casts
+ * them), keeping the buffers of the last batch. */
 static void params_init(struct batch_params *p, const uint32_t *oids, int n)
 {
     p->n = n;
     for (int k = 0; k < n; k++)
-        pgarr_init(&p->arr[k], oids[k]);
+        pgarr_reset(&p->arr[k], oids[k]);
 }
 
 /* Fills values/lengths/formats; -1 when an array could not be built (out of memory). */
@@ -533,7 +535,7 @@ static int params_finish(struct batch_params *p)
 
 static void params_free(struct batch_params *p)
 {
-    for (int k = 0; k < p->n; k++)
+    for (int k = 0; k < BATCH_MAX_PARAMS; k++)
         pgarr_free(&p->arr[k]);
 }
 
@@ -744,29 +746,26 @@ void db_writer_flush(db_writer_t *w)
     }
     if (w->nrows == 0 && w->nsnaps == 0 && w->vit.n == 0 && w->ecg.n == 0)
         return;
-    struct batch_params pos, live, vit, ecg;
-    params_init(&pos, POSITION_TYPES, 10);
-    params_init(&live, LIVE_TYPES, 7);
-    params_init(&vit, VITALS_TYPES, 8);
-    params_init(&ecg, ECG_TYPES, 10);
-    size_t n = positions_params(w, &pos);
-    live_params(w, f, &live);
-    size_t nv = vitals_params(w, f, &vit), ne = ecg_params(w, f, &ecg);
-    int oom = params_finish(&pos) | params_finish(&live) | params_finish(&vit) |
-              params_finish(&ecg);
-    /* One transaction: the rows and the durable seqs that cover them commit together. */
-    pguv_stmt_t stmts[4] = {params_stmt(SQL_POSITIONS, &pos), params_stmt(SQL_VITALS, &vit),
-                            params_stmt(SQL_ECG, &ecg), params_stmt(SQL_LIVE, &live)};
+    struct batch_params *pos = &w->params[0], *live = &w->params[1], *vit = &w->params[2],
+                        *ecg = &w->params[3];
+    params_init(pos, POSITION_TYPES, 10);
+    params_init(live, LIVE_TYPES, 7);
+    params_init(vit, VITALS_TYPES, 8);
+    params_init(ecg, ECG_TYPES, 10);
+    size_t n = positions_params(w, pos);
+    live_params(w, f, live);
+    size_t nv = vitals_params(w, f, vit), ne = ecg_params(w, f, ecg);
+    int oom = params_finish(pos) | params_finish(live) | params_finish(vit) | params_finish(ecg);
+    /* One transaction: the rows and the durable seqs that cover them commit together. (libpq
+     * copies the parameters before pguv_exec returns: the buffers are free for the next.) */
+    pguv_stmt_t stmts[4] = {params_stmt(SQL_POSITIONS, pos), params_stmt(SQL_VITALS, vit),
+                            params_stmt(SQL_ECG, ecg), params_stmt(SQL_LIVE, live)};
     if (!oom && pguv_exec(w->pg, stmts, 4, on_batch_done, w) == 0) {
         w->batch_in_flight = 1;
         w->batch_rows = n;
         w->vit.batch = nv;
         w->ecg.batch = ne;
     }
-    params_free(&pos);
-    params_free(&live);
-    params_free(&vit);
-    params_free(&ecg);
 }
 
 /* ---- connection and timer ----------------------------------------------------------------- */
@@ -867,6 +866,8 @@ static void maybe_finish_close(db_writer_t *w)
     free(w->snaps);
     free(w->min_left);
     free(w->dead_letter_path);
+    for (int k = 0; k < 4; k++)
+        params_free(&w->params[k]);
     free(w);
     if (cb)
         cb(ctx);

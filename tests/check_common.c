@@ -195,6 +195,31 @@ START_TEST(test_pgarr_text_bytea_float)
 }
 END_TEST
 
+/* A reset array is a new one of the given type that keeps its buffer. */
+START_TEST(test_pgarr_reset_reuses)
+{
+    pgarr_t a;
+    pgarr_init(&a, PGARR_TEXT);
+    for (int i = 0; i < 1000; i++)
+        pgarr_text(&a, "a long enough element to grow the buffer a few times over");
+    pgarr_null(&a);
+    int len = 0;
+    ck_assert_ptr_nonnull(pgarr_finish(&a, &len));
+    const unsigned char *buf = a.buf;
+    size_t cap = a.cap;
+    pgarr_reset(&a, PGARR_INT4);
+    pgarr_int4(&a, -1);
+    const char *p = pgarr_finish(&a, &len);
+    static const unsigned char want[] = {0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 23, 0, 0, 0, 1,
+                                         0, 0, 0, 1, 0, 0, 0, 4, 0xff, 0xff, 0xff, 0xff};
+    ck_assert_int_eq(len, (int)sizeof want);
+    ck_assert_mem_eq(p, want, sizeof want); /* no null flag left from before */
+    ck_assert_ptr_eq(a.buf, buf);
+    ck_assert_uint_eq(a.cap, cap);
+    pgarr_free(&a);
+}
+END_TEST
+
 /* An array without elements has no dimensions (ndim 0), as array_send writes '{}'. */
 START_TEST(test_pgarr_empty)
 {
@@ -221,6 +246,7 @@ static Suite *common_suite(void)
     tcase_add_test(core, test_pgarr_int8_with_null);
     tcase_add_test(core, test_pgarr_text_bytea_float);
     tcase_add_test(core, test_pgarr_empty);
+    tcase_add_test(core, test_pgarr_reset_reuses);
     suite_add_tcase(s, core);
     TCase *errors = tcase_create("Errors");
     tcase_add_test(errors, test_time_parse_rejects_garbage);

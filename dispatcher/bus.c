@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,7 +85,9 @@ static int handle_vitals(bus_t *b, vehicle_t *v, const Goldline__Uplink *up, int
     }
     for (size_t i = 0; i < m->n_numerics; i++) {
         const Goldline__VitalsNumerics__Numeric *n = m->numerics[i];
-        if (!plausible_time(n->measured_at_ms, now_ms) || n->mdc_code == 0) {
+        /* codes as PostgreSQL integers: 11073 codes are partition << 16 | term, far below */
+        if (!plausible_time(n->measured_at_ms, now_ms) || n->mdc_code == 0 ||
+            n->mdc_code > INT32_MAX || (n->has_unit_code && n->unit_code > INT32_MAX)) {
             mark_refused(v, up->seq);
             return -1;
         }
@@ -107,7 +110,8 @@ static int handle_ecg(bus_t *b, vehicle_t *v, const Goldline__Uplink *up, int64_
         f->sample_rate_hz == 0 || f->sample_rate_hz > 10000 || f->samples_per_lead == 0 ||
         f->samples_per_lead > ECG_MAX_SAMPLES_PER_LEAD ||
         f->n_samples != leads * f->samples_per_lead || !isfinite(f->uv_per_lsb) ||
-        f->uv_per_lsb <= 0 || !plausible_time(f->first_sample_ms, now_ms)) {
+        f->uv_per_lsb <= 0 || !plausible_time(f->first_sample_ms, now_ms) ||
+        (f->has_first_sample_index && f->first_sample_index > INT64_MAX)) {
         mark_refused(v, up->seq);
         return -1;
     }

@@ -19,7 +19,8 @@
 #define RECORD_RETRY_MS 5000       /* after an SQL error (not a lost connection) */
 #define FLUSH_INTERVAL_MS 200
 #define BATCH_MAX_ROWS 5000
-#define ECG_BATCH_MAX_ROWS 500   /* ~0.5 MB of frames a statement */
+#define ECG_BATCH_MAX_ROWS 500   /* ~0.5 MB of 12-lead 100 ms frames a statement */
+#define ECG_BATCH_MAX_BYTES (4u << 20)
 #define POSITIONS_MAX 500000       /* about 10 minutes of 1,000 units at 1 Hz */
 #define PARTITION_EVERY_TICKS (3600 * 1000 / FLUSH_INTERVAL_MS) /* hourly */
 
@@ -708,9 +709,17 @@ static size_t vitals_params(db_writer_t *w, fleet_t *f, struct batch_params *p)
 static size_t ecg_params(db_writer_t *w, fleet_t *f, struct batch_params *p)
 {
     size_t n = w->ecg.n < ECG_BATCH_MAX_ROWS ? w->ecg.n : ECG_BATCH_MAX_ROWS;
+    size_t bytes = 0;
     pgarr_t *a = p->arr;
     for (size_t i = 0; i < n; i++) {
         const struct ecg_row *r = &w->ecg.a[i];
+        /* Large frames (up to 16 leads of 5,000 samples) go fewer a batch: a batch stays a few
+         * megabytes, and so do the buffers kept for the next one. */
+        if (i > 0 && bytes + r->len > ECG_BATCH_MAX_BYTES) {
+            n = i;
+            break;
+        }
+        bytes += r->len;
         pgarr_text(&a[0], fleet_at(f, r->slot)->id);
         pgarr_int8(&a[1], (int64_t)r->seq);
         pgarr_text(&a[2], r->incident);
@@ -760,7 +769,12 @@ void db_writer_flush(db_writer_t *w)
      * copies the parameters before pguv_exec returns: the buffers are free for the next.) */
     pguv_stmt_t stmts[4] = {params_stmt(SQL_POSITIONS, pos), params_stmt(SQL_VITALS, vit),
                             params_stmt(SQL_ECG, ecg), params_stmt(SQL_LIVE, live)};
-    if (!oom && pguv_exec(w->pg, stmts, 4, on_batch_done, w) == 0) {
+    if (oom) {
+        unsigned long suppressed = 0;
+        w->stats.batches_failed++;
+        if (gl_log_burst_allow(&w->err_burst, (long long)uv_now(w->loop), 60000, &suppressed))
+            LOG_ERR("db", "out of memory building a batch: positions, vitals and ECG wait");
+    } else if (pguv_exec(w->pg, stmts, 4, on_batch_done, w) == 0) {
         w->batch_in_flight = 1;
         w->batch_rows = n;
         w->vit.batch = nv;

@@ -108,6 +108,7 @@ void roads_free(roads_t *r)
         return;
     if (r->job)
         r->job->r = NULL; /* still on the thread pool: freed by its after-work callback */
+    coverage_free(r->cov); /* first: it borrows the graph of the costs in force */
     ch_free(r->ovl_ch);
     graph_free(r->ovl_g);
     route_ws_free(r->ows);
@@ -118,7 +119,6 @@ void roads_free(roads_t *r)
     free(r->fpos);
     free(r->fslot);
     free(r->fcost);
-    coverage_free(r->cov);
     free(r->stations);
     free(r->station_ids);
     free(r->names);
@@ -435,7 +435,18 @@ int roads_best_move(roads_t *r, coverage_move_t *out)
 {
     if (!r || !r->cov || r->nstations == 0)
         return GL_ENOENT;
-    return coverage_best_move(r->cov, r->stations, r->nstations, out) == 0 ? 0 : GL_ENOENT;
+    if (!r->og)
+        return coverage_best_move(r->cov, r->stations, r->nstations, out) == 0 ? 0 : GL_ENOENT;
+    /* With closures, a station on a road closed every way leaves from the nearer end, as a
+     * unit there would (usable_pos). */
+    route_pos_t *st = malloc(r->nstations * sizeof *st);
+    if (!st)
+        return GL_ENOMEM;
+    for (size_t i = 0; i < r->nstations; i++)
+        st[i] = usable_pos(r, &r->stations[i]);
+    int rc = coverage_best_move(r->cov, st, r->nstations, out) == 0 ? 0 : GL_ENOENT;
+    free(st);
+    return rc;
 }
 
 /* ---- closures and slowdowns ----------------------------------------------------------------- */
@@ -634,7 +645,7 @@ int roads_closures_changed(roads_t *r)
     }
     /* The coverage model borrows the graph of the costs in force: a new one over the new costs
      * replaces it before those go. */
-    if (r->cov) {
+    if (r->nnames > 0) { /* (also when an earlier rebuild failed and left none) */
         coverage_t *cov = NULL;
         int rc = coverage_new(og ? og : r->g, r->snap, r->demand, r->nnames, NULL, &cov);
         if (rc)

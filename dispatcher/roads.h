@@ -102,8 +102,8 @@ coverage_t *roads_coverage(roads_t *r);
 /* The population that only unit `slot` covers (what its departure costs); 0 without coverage. */
 uint64_t roads_coverage_loss(roads_t *r, uint32_t slot);
 
-/* The best single move-up (an available unit to a station); returns 0 and *out, or GL_ENOENT
- * when there is no coverage, no station or no available unit. */
+/* The best single move-up (an available unit to a station); returns 0 and *out, GL_ENOENT
+ * when there is no coverage, no station or no available unit, or GL_ENOMEM. */
 int roads_best_move(roads_t *r, coverage_move_t *out);
 
 /* ---- closures and slowdowns --------------------------------------------------------------- */

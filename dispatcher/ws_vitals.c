@@ -98,7 +98,10 @@ static void push_backlog(void *ctx, outq_buf_t *b, const outq_wave_id_t *id)
 static void start(ws_t *w, struct session *s, const incident_t *inc)
 {
     struct vitals_sub *v = s->vitals;
-    if (idlist_add(&v->live, inc->id) != 0) {
+    int rc = idlist_add(&v->live, inc->id);
+    if (rc == GL_ENOMEM)
+        return; /* tried again with the next message; the session's lists stay as they are */
+    if (rc != 0) {
         v->refused++;
         idlist_remove(&v->want, inc->id);
         if (idlist_find(&v->skip, inc->id) < 0) /* (if that is full too: refused again later) */
@@ -273,6 +276,18 @@ json_t *ws_vitals_request(ws_t *w, struct session *s, const char *op, json_t *re
     }
     if (!strcmp(op, "vitals.unsubscribe")) {
         struct vitals_sub *v = s->vitals;
+        /* Watching everyone, a patient unsubscribed by name is left out until subscribed again
+         * by name: only a patient this user may see now, and only if there is room, checked
+         * before anything is stopped. */
+        int leave_out = 0;
+        if (v && inc_id && v->all && idlist_find(&v->skip, inc_id) < 0) {
+            const incident_t *inc = incident_table_find(dispatch_incidents(w->api->d), inc_id);
+            if (inc && may_see(s, inc)) {
+                if (v->skip.n >= VITALS_MAX_PER_SESSION)
+                    return api_error(id, GL_ENOSPC, "too many patients left out");
+                leave_out = 1;
+            }
+        }
         for (size_t i = v ? v->live.n : 0; i-- > 0;)
             if (!inc_id || !strcmp(v->live.a[i], inc_id)) {
                 char gone[40];
@@ -284,10 +299,8 @@ json_t *ws_vitals_request(ws_t *w, struct session *s, const char *op, json_t *re
             v->want.n = v->skip.n = 0;
         } else if (v) {
             idlist_remove(&v->want, inc_id);
-            /* watching everyone: this one stays off until subscribed again by name */
-            if (v->all && idlist_find(&v->skip, inc_id) < 0 &&
-                idlist_add(&v->skip, inc_id) != 0)
-                return api_error(id, GL_ENOSPC, "too many patients left out");
+            if (leave_out && idlist_add(&v->skip, inc_id) != 0)
+                return api_error(id, GL_ENOMEM, "out of memory");
         }
         return json_pack("{s:O,s:b,s:{}}", "id", jid, "ok", 1, "result");
     }

@@ -10,7 +10,8 @@
  * hour ahead), teleport (a fix 500 km from Guixi, one second after "now"), bad_status (a
  * status value outside the enum), huge_seq (a seq above 2^63), ancient_fix (a fix stamped
  * -9e18 ms), far_status (available, stamped +9e18 ms), oos_now (out_of_service, stamped now),
- * vitals (HR 88, SpO2 97, NIBP systolic 135 for INCIDENT), ecg (one 12-lead 500 Hz frame of
+ * vitals (HR 88, SpO2 97, NIBP systolic 135 for INCIDENT), vitals_big_code (the same with a
+ * code above 2^31, which no 11073 code is), ecg (one 12-lead 500 Hz frame of
  * 100 ms, a ramp per lead, for INCIDENT; its first sample index is GL_INJECT_ECG_INDEX, default
  * 1000, and each lead l starts at l*10 + index % 1000). VEHICLE and SEQ default to GL-01 and the wall clock in ms
  * (above anything the simulator sent).
@@ -84,11 +85,13 @@ int main(int argc, char **argv)
         st.at_ms = far ? 9000000000000000000LL : now_ms();
         up.body_case = GOLDLINE__UPLINK__BODY_STATUS;
         up.status = &st;
-    } else if (!strcmp(kind, "vitals")) {
+    } else if (!strcmp(kind, "vitals") || !strcmp(kind, "vitals_big_code")) {
         static Goldline__VitalsNumerics vit = GOLDLINE__VITALS_NUMERICS__INIT;
         static Goldline__VitalsNumerics__Numeric nums[3];
         static Goldline__VitalsNumerics__Numeric *ptrs[3];
-        const uint32_t codes[3] = {147842, 150456, 150021}; /* HR, SpO2, NIBP systolic */
+        uint32_t codes[3] = {147842, 150456, 150021}; /* HR, SpO2, NIBP systolic */
+        if (!strcmp(kind, "vitals_big_code"))
+            codes[1] = 0x80000001u; /* no 11073 code is that large: refused */
         const float values[3] = {88, 97, 135};
         for (int i = 0; i < 3; i++) {
             goldline__vitals_numerics__numeric__init(&nums[i]);

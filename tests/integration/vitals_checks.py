@@ -206,6 +206,16 @@ st_s = sup2.call("vitals.stats")["result"]
 check("before the incident closes: ED B leaves it out, the new session names and receives it",
       r["ok"] and st_b.get("left_out") == 1 and st_s.get("named") == 1 and
       st_s.get("incidents") == [inc])
+# A numeric whose code cannot be an 11073 code (above 2^31) is refused whole: nothing of that
+# envelope is relayed; the next good one is.
+before_v = len(events(sup2, "vitals"))
+send("vitals_big_code")
+drain(sup2, 0.5)
+refused_whole = len(events(sup2, "vitals")) == before_v
+send("vitals")
+drain(sup2, 0.5)
+check("vitals with an impossible code are refused whole, the next good ones relayed",
+      refused_whole and len(events(sup2, "vitals")) == before_v + 1)
 r = op.call("cancel", incident=inc, reason="vitals test over")
 drain(sup2, 0.5)
 drain(ed_b, 0.1)
@@ -215,3 +225,10 @@ check("after it closes: no session keeps it (named 0, left_out 0, nothing stream
       r["ok"] and st_b.get("left_out") == 0 and st_s.get("named") == 0 and
       st_s.get("incidents") == [] and st_s.get("refused") == 0 and
       any(e.get("reason") == "closed" for e in events(sup2, "vitals.stop")))
+
+# Leaving out a patient that does not exist (or that this user may not see) changes nothing:
+# a client cannot fill its lists with made-up ids.
+r = ed_b.call("vitals.unsubscribe", incident="20000101-9999")
+st_b = ed_b.call("vitals.stats")["result"]
+check("unsubscribing a made-up incident while watching all leaves nothing out",
+      r["ok"] and st_b.get("left_out") == 0)

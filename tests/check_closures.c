@@ -220,6 +220,36 @@ START_TEST(test_coverage_follows_closures)
 }
 END_TEST
 
+/* A move-up station on a road closed every way counts from the road's nearer end, as a unit
+ * there would: with A-B closed and B-C, D-C twenty times slower, the unit at C no longer covers
+ * A (1,260 s); the station 30 % along A-B leaves from A and covers it. */
+START_TEST(test_move_up_station_on_closed_road)
+{
+    roads_t *r = small_roads();
+    coverage_demand_t dm[1] = {{vlat[VA], vlon[VA], 1000, COVERAGE_AREA_TOWN}};
+    const char *names[1] = {"A"};
+    double slat[1] = {vlat[VA]}, slon[1] = {vlon[VA] + 0.003};
+    const char *sid[1] = {"S1"};
+    ck_assert_int_eq(roads_set_demand(r, dm, names, 1, slat, slon, sid, 1), 0);
+    roads_unit_update(r, 0, 1, vlat[VC], vlon[VC], T0);
+    coverage_result_t cr;
+    coverage_get(roads_coverage(r), &cr);
+    ck_assert_uint_eq(cr.covered, 1000);
+    close_way(r, "RC1", 1001, 0, 0);
+    close_way(r, "RC2", 1002, 20, 0);
+    close_way(r, "RC3", 1004, 20, 0);
+    coverage_get(roads_coverage(r), &cr);
+    ck_assert_uint_eq(cr.covered, 0);
+    coverage_move_t mv;
+    ck_assert_int_eq(roads_best_move(r, &mv), 0);
+    ck_assert_uint_eq(mv.unit_id, 0);
+    ck_assert_uint_eq(mv.station, 0);
+    ck_assert_int_eq(mv.gain, 1000);
+    ck_assert_double_eq_tol(mv.share_after, 1.0, 1e-12);
+    roads_free(r);
+}
+END_TEST
+
 /* Closures named for a unit's road. */
 START_TEST(test_route_closures)
 {
@@ -752,6 +782,7 @@ static Suite *closures_suite(void)
     tcase_add_test(core, test_expiry_restores);
     tcase_add_test(core, test_unit_on_closed_road);
     tcase_add_test(core, test_coverage_follows_closures);
+    tcase_add_test(core, test_move_up_station_on_closed_road);
     tcase_add_test(core, test_route_closures);
     tcase_add_test(core, test_table_and_overlay);
     tcase_add_test(core, test_line_selection);

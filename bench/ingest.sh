@@ -101,20 +101,7 @@ ctl_stats() { bench_ctl_stats "$ws_port"; }
 # start_dispatcher: pinned to $dcpu; waits until its API answers (it loads the fleet first).
 start_dispatcher() { bench_start_dispatcher "$dcpu" "$up_port" "$down_port" "$ws_port"; }
 
-stop_dispatcher() {
-    [ -n "$dpid" ] || return 0
-    kill -TERM "$dpid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-        kill -0 "$dpid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$dpid" 2>/dev/null; then
-        echo "ingest: the dispatcher did not stop in 10 s: killing it" >&2
-        kill -KILL "$dpid" 2>/dev/null || true
-    fi
-    wait "$dpid" 2>/dev/null || true
-    dpid=""
-}
+stop_dispatcher() { bench_stop_pid "$dpid" "the dispatcher"; dpid=""; }
 
 sql() { "$pg" psql -X -q -t -A -v ON_ERROR_STOP=1 "$@"; }
 

@@ -1,6 +1,7 @@
-# Shared by the shell benchmarks (bench/ingest.sh, bench/vitals.sh): a free TCP port, and
-# goldline-dispatcher started pinned to one CPU, waited for until its API answers. Source it
-# after defining die() and setting dispatcher, ctl and tmp; pgurl must be set before starting.
+# Shared by the shell benchmarks (bench/ingest.sh, bench/vitals.sh): a free TCP port,
+# goldline-dispatcher started pinned to one CPU and waited for until its API answers, a process
+# stopped. Only functions: they use die(), dispatcher, ctl, tmp and pgurl, which the caller
+# defines and sets before calling them.
 
 # A TCP port nobody listens on (the dispatcher's bind fails loudly if we raced someone).
 free_port() {
@@ -35,4 +36,20 @@ bench_start_dispatcher() {
         sleep 0.2
     done
     die "the dispatcher did not answer within 60 s"
+}
+
+# bench_stop_pid PID NAME: TERM, up to 10 s for it to go, then KILL; reaps it. No PID: nothing.
+bench_stop_pid() {
+    local p=$1
+    [ -n "$p" ] || return 0
+    kill -TERM "$p" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+        kill -0 "$p" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$p" 2>/dev/null; then
+        echo "$(basename "$0" .sh): $2 did not stop in 10 s: killing it" >&2
+        kill -KILL "$p" 2>/dev/null || true
+    fi
+    wait "$p" 2>/dev/null || true
 }

@@ -96,22 +96,10 @@ lpid=""
 db_made=0
 reported=0
 
-stop_pid() { # stop_pid PID NAME: TERM, up to 10 s, then KILL
-    local p=$1
-    [ -n "$p" ] || return 0
-    kill -TERM "$p" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-        kill -0 "$p" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$p" 2>/dev/null; then
-        echo "vitals: $2 did not stop in 10 s: killing it" >&2
-        kill -KILL "$p" 2>/dev/null || true
-    fi
-    wait "$p" 2>/dev/null || true
-}
-stop_dispatcher() { stop_pid "$dpid" "the dispatcher"; dpid=""; }
-stop_relay() { stop_pid "$rpid" "the ws relay"; rpid=""; }
+. "$root/bench/lib.sh"
+
+stop_dispatcher() { bench_stop_pid "$dpid" "the dispatcher"; dpid=""; }
+stop_relay() { bench_stop_pid "$rpid" "the ws relay"; rpid=""; }
 
 # pin_postgres CPUS: the private cluster's server processes onto CPUS (taskset list). Backends
 # forked later inherit the postmaster's affinity, so the dispatcher's connections do too.
@@ -161,7 +149,6 @@ trap 'exit 130' INT TERM
 
 die() { echo "vitals: $*" >&2; exit 1; }
 
-. "$root/bench/lib.sh"
 
 # The incident ids: the county's date and a sequence, as the dispatcher numbers them.
 day=$(TZ=Asia/Shanghai date +%Y%m%d)

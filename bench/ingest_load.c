@@ -28,6 +28,7 @@
  * usage exits 2.
  */
 #include "goldline.pb-c.h"
+#include "timeutil.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -80,20 +81,6 @@ static uint64_t rng_next(void)
 static double rng_unit(void)
 {
     return (double)(rng_next() >> 11) / 9007199254740992.0;
-}
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void usage(void)
@@ -177,7 +164,7 @@ static int64_t unit_move(struct unit *u, int64_t now_ms)
 /* Encodes and sends the unit's next fix (blocking). Returns 0 or -1 (message on stderr). */
 static int send_fix(int sock, struct unit *u, uint64_t first_seq, uint8_t *buf, size_t cap)
 {
-    int64_t now = wall_ms();
+    int64_t now = gl_now_ms();
     Goldline__Uplink up = GOLDLINE__UPLINK__INIT;
     Goldline__GpsFix fix = GOLDLINE__GPS_FIX__INIT;
     fix.fix_time_ms = unit_move(u, now);
@@ -292,7 +279,7 @@ static void progress(const struct unit *units, unsigned n, uint64_t first_seq, u
     unsigned full = 0;
     uint64_t acked = acked_fixes(units, n, first_seq, &full);
     fprintf(stderr, "progress wall_ms=%" PRId64 " sent=%" PRIu64 " acked_fixes=%" PRIu64 "\n",
-            wall_ms(), sent, acked);
+            gl_now_ms(), sent, acked);
 }
 
 int main(int argc, char **argv)
@@ -320,9 +307,9 @@ int main(int argc, char **argv)
     struct ack_count acks = {0, 0};
     uint64_t sent = 0;
     int rc = 0;
-    int64_t t0 = mono_ns(), deadline = t0 + (int64_t)(o.seconds * 1e9), next_progress = t0;
+    int64_t t0 = gl_mono_ns(), deadline = t0 + (int64_t)(o.seconds * 1e9), next_progress = t0;
     for (;;) {
-        int64_t now = mono_ns();
+        int64_t now = gl_mono_ns();
         if (now >= deadline || sent >= o.max_msgs)
             break;
         if (now >= next_progress) {
@@ -349,16 +336,16 @@ int main(int argc, char **argv)
             nanosleep(&pause, NULL);
         }
     }
-    double secs = (double)(mono_ns() - t0) / 1e9;
-    int64_t ack_deadline = mono_ns() + (int64_t)(o.ack_wait_s * 1e9);
-    while (rc == 0 && mono_ns() < ack_deadline && !all_acked(units, o.units, o.first_seq)) {
+    double secs = (double)(gl_mono_ns() - t0) / 1e9;
+    int64_t ack_deadline = gl_mono_ns() + (int64_t)(o.ack_wait_s * 1e9);
+    while (rc == 0 && gl_mono_ns() < ack_deadline && !all_acked(units, o.units, o.first_seq)) {
         drain_downlink(sub, units, o.units, 100, &acks);
-        if (mono_ns() >= next_progress) {
+        if (gl_mono_ns() >= next_progress) {
             progress(units, o.units, o.first_seq, sent);
             next_progress += 1000000000;
         }
     }
-    double ack_wait = o.ack_wait_s > 0 ? (double)(mono_ns() - t0) / 1e9 - secs : 0;
+    double ack_wait = o.ack_wait_s > 0 ? (double)(gl_mono_ns() - t0) / 1e9 - secs : 0;
 
     unsigned full = 0;
     uint64_t acked = acked_fixes(units, o.units, o.first_seq, &full);

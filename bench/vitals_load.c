@@ -44,6 +44,7 @@
  *                                     the users table, as `goldlinectl user add` would make it.
  */
 #include "goldline.pb-c.h"
+#include "timeutil.h"
 #include "vitals_gen.h"
 
 #include <arpa/inet.h>
@@ -165,20 +166,6 @@ static volatile int64_t win_published;   /* 1 once win_* are set */
 
 /* ---- small helpers ----------------------------------------------------------------------------
  */
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_until(int64_t ns)
 {
@@ -568,7 +555,7 @@ static int on_receive(struct ed *e, struct lws *wsi, const void *in, size_t len)
     e->in_len += len;
     if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
         return 0;
-    int64_t now = mono_ns();
+    int64_t now = gl_mono_ns();
     if (lws_frame_is_binary(wsi)) {
         on_frame(e, e->in, e->in_len, now);
     } else {
@@ -721,13 +708,20 @@ static void nn_send_all(const void *buf, size_t len)
             die("nn_send: %s", nn_strerror(nn_errno()));
 }
 
-static void send_envelope(Goldline__Uplink *up, uint8_t *buf, size_t cap)
+/* Unit u's next envelope around `up`'s body, packed into buf; returns its length. */
+static size_t pack_envelope(unsigned u, Goldline__Uplink *up, uint8_t *buf, size_t cap)
 {
+    char veh[16];
+    unit_id(u, veh, sizeof veh);
+    up->vehicle_id = veh;
+    up->seq = units[u].seq++;
+    up->sent_at_ms = gl_now_ms();
     size_t len = goldline__uplink__get_packed_size(up);
     if (len > cap)
         die("envelope of %zu bytes too large", len);
     goldline__uplink__pack(up, buf);
-    nn_send_all(buf, len);
+    up->vehicle_id = NULL; /* veh is gone on return */
+    return len;
 }
 
 /* Unit u's frame k as an Uplink EcgFrame (samples delta coded per lead, as the proto says). */
@@ -745,8 +739,7 @@ static void nn_send_ecg(unsigned u, uint64_t k, int64_t first_ms, uint8_t *buf, 
         for (unsigned i = 1; i < NS_PER_FRAME; i++)
             deltas[l * NS_PER_FRAME + i] = ls[i] - ls[i - 1];
     }
-    char veh[16], inc[40];
-    unit_id(u, veh, sizeof veh);
+    char inc[40];
     incident_id(u, inc, sizeof inc);
     Goldline__EcgFrame f = GOLDLINE__ECG_FRAME__INIT;
     f.incident_id = inc;
@@ -763,19 +756,13 @@ static void nn_send_ecg(unsigned u, uint64_t k, int64_t first_ms, uint8_t *buf, 
     f.has_first_sample_index = 1;
     f.first_sample_index = k * NS_PER_FRAME;
     Goldline__Uplink up = GOLDLINE__UPLINK__INIT;
-    up.vehicle_id = veh;
-    up.seq = units[u].seq++;
-    up.sent_at_ms = wall_ms();
     up.body_case = GOLDLINE__UPLINK__BODY_ECG;
     up.ecg = &f;
-    size_t len = goldline__uplink__get_packed_size(&up);
-    if (len > cap)
-        die("envelope of %zu bytes too large", len);
-    goldline__uplink__pack(&up, buf);
+    size_t len = pack_envelope(u, &up, buf, cap);
     struct sent_slot *slot = &sent[(size_t)u * RING + k % RING];
     __atomic_store_n(&slot->k, k, __ATOMIC_RELAXED);
     __atomic_store_n(&slot->phase, send_phase, __ATOMIC_RELAXED);
-    __atomic_store_n(&slot->ns, mono_ns(), __ATOMIC_RELEASE);
+    __atomic_store_n(&slot->ns, gl_mono_ns(), __ATOMIC_RELEASE);
     nn_send_all(buf, len);
 }
 
@@ -792,20 +779,16 @@ static void nn_send_numerics(unsigned u, const vitals_numeric_t *num, uint8_t *b
         n[i].unit_code = num[i].unit_code;
         np[i] = &n[i];
     }
-    char veh[16], inc[40];
-    unit_id(u, veh, sizeof veh);
+    char inc[40];
     incident_id(u, inc, sizeof inc);
     Goldline__VitalsNumerics m = GOLDLINE__VITALS_NUMERICS__INIT;
     m.incident_id = inc;
     m.n_numerics = VITALS_COUNT;
     m.numerics = np;
     Goldline__Uplink up = GOLDLINE__UPLINK__INIT;
-    up.vehicle_id = veh;
-    up.seq = units[u].seq++;
-    up.sent_at_ms = wall_ms();
     up.body_case = GOLDLINE__UPLINK__BODY_VITALS;
     up.vitals = &m;
-    send_envelope(&up, buf, cap);
+    nn_send_all(buf, pack_envelope(u, &up, buf, cap));
 }
 
 /* ---- units: websocket clients of the reference relay
@@ -876,11 +859,11 @@ static void ws_send(int fd, int binary, const void *payload, size_t len)
 static void ws_send_ecg(unsigned u, uint64_t k, int64_t first_ms)
 {
     static uint8_t frame[FRAME_MAX];
-    size_t len = gle1_build(frame, u, k, first_ms, wall_ms());
+    size_t len = gle1_build(frame, u, k, first_ms, gl_now_ms());
     struct sent_slot *slot = &sent[(size_t)u * RING + k % RING];
     __atomic_store_n(&slot->k, k, __ATOMIC_RELAXED);
     __atomic_store_n(&slot->phase, send_phase, __ATOMIC_RELAXED);
-    __atomic_store_n(&slot->ns, mono_ns(), __ATOMIC_RELEASE);
+    __atomic_store_n(&slot->ns, gl_mono_ns(), __ATOMIC_RELEASE);
     ws_send(units[u].fd, 1, frame, len);
 }
 
@@ -1052,7 +1035,7 @@ int main(int argc, char **argv)
     cnt.lat_unit = malloc(cnt.cap_lat * sizeof *cnt.lat_unit);
     if (!sent || !units || !cnt.lat_us || !cnt.at_us || !cnt.lat_unit)
         die("out of memory");
-    int64_t start_wall = wall_ms();
+    int64_t start_wall = gl_now_ms();
     for (unsigned u = 0; u < o.units; u++) {
         vitals_gen_params_t gp;
         vitals_gen_params_default(&gp);
@@ -1066,7 +1049,7 @@ int main(int argc, char **argv)
     /* The ED clients first: they must be subscribed before the units start. */
     pthread_t rx;
     receivers_start(&rx);
-    int64_t t_conn = mono_ns(), deadline = t_conn + (int64_t)(o.connect_s * 1e9);
+    int64_t t_conn = gl_mono_ns(), deadline = t_conn + (int64_t)(o.connect_s * 1e9);
     for (;;) {
         unsigned ready = 0, failed = 0;
         for (unsigned j = 0; j < neds; j++) {
@@ -1077,11 +1060,11 @@ int main(int argc, char **argv)
             die("%u of %u ED clients failed to connect or subscribe", failed, neds);
         if (ready == neds)
             break;
-        if (mono_ns() > deadline)
+        if (gl_mono_ns() > deadline)
             die("only %u of %u ED clients subscribed within %.0f s", ready, neds, o.connect_s);
         usleep(20000);
     }
-    double connect_s = (double)(mono_ns() - t_conn) / 1e9;
+    double connect_s = (double)(gl_mono_ns() - t_conn) / 1e9;
     unsigned min_inc = UINT32_MAX, max_inc = 0;
     for (unsigned j = 0; j < neds; j++) {
         min_inc = eds[j].incidents < min_inc ? eds[j].incidents : min_inc;
@@ -1111,8 +1094,8 @@ int main(int argc, char **argv)
     /* The units' clock: unit u sends frame k at t0 + k * FRAME + u * FRAME / UNITS. */
     static uint8_t buf[8192];
     const int64_t frame_ns = (int64_t)FRAME_MS * 1000000;
-    const int64_t t0 = mono_ns() + 50000000;
-    const int64_t wall0 = wall_ms() + 50;
+    const int64_t t0 = gl_mono_ns() + 50000000;
+    const int64_t wall0 = gl_now_ms() + 50;
     win_start_ns = t0 + (int64_t)(o.warm_s * 1e9);
     win_end_ns = win_start_ns + (int64_t)(o.window_s * 1e9);
     __atomic_store_n(&win_published, 1, __ATOMIC_RELEASE);
@@ -1133,7 +1116,7 @@ int main(int argc, char **argv)
             break;
         if (!window_open && due >= win_start_ns) {
             window_open = 1;
-            cpu_ta = mono_ns();
+            cpu_ta = gl_mono_ns();
             self_a = proc_ticks(getpid());
             mach_a = machine_busy_ticks();
             for (unsigned w = 0; w < o.nwatch; w++)
@@ -1141,13 +1124,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_vitals_load: window open\n");
         } else if (window_open == 1 && due >= win_end_ns) {
             window_open = 2;
-            cpu_tb = mono_ns();
+            cpu_tb = gl_mono_ns();
             self_b = proc_ticks(getpid());
             mach_b = machine_busy_ticks();
             for (unsigned w = 0; w < o.nwatch; w++)
                 ticks_b[w] = proc_ticks(o.watch[w].pid);
         }
-        int64_t now = mono_ns();
+        int64_t now = gl_mono_ns();
         if (now < due)
             sleep_until(due);
         else if (window_open == 1) {
@@ -1165,7 +1148,7 @@ int main(int argc, char **argv)
         sent_total++;
         sent_window += window_open == 1;
         if (k % (1000 / FRAME_MS) == 0) {
-            vitals_gen_step(units[u].gen, wall_ms(), num);
+            vitals_gen_step(units[u].gen, gl_now_ms(), num);
             if (o.mode == MODE_DISPATCHER)
                 nn_send_numerics(u, num, buf, sizeof buf);
             else
@@ -1176,7 +1159,7 @@ int main(int argc, char **argv)
         if (u == 0 && k % (5000 / FRAME_MS) == 0)
             fprintf(stderr,
                     "bench_vitals_load: t=%.0f s frames_sent=%" PRIu64 " received=%" PRIu64 "\n",
-                    (double)(mono_ns() - t0) / 1e9, sent_total, cnt.frames);
+                    (double)(gl_mono_ns() - t0) / 1e9, sent_total, cnt.frames);
     }
     if (window_open != 2)
         die("the window never closed");
@@ -1186,12 +1169,12 @@ int main(int argc, char **argv)
     usleep(200000);
     rx_want_stats = 1;
     lws_cancel_service(lctx);
-    int64_t stats_deadline = mono_ns() + 5000000000;
+    int64_t stats_deadline = gl_mono_ns() + 5000000000;
     for (;;) {
         unsigned done = 0;
         for (unsigned j = 0; j < neds; j++)
             done += eds[j].stats_done;
-        if (done == neds || mono_ns() > stats_deadline)
+        if (done == neds || gl_mono_ns() > stats_deadline)
             break;
         usleep(20000);
     }

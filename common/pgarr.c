@@ -62,6 +62,12 @@ static void put32(unsigned char *p, uint32_t v)
     p[3] = (unsigned char)v;
 }
 
+static void put64(unsigned char *p, uint64_t v)
+{
+    put32(p, (uint32_t)(v >> 32));
+    put32(p + 4, (uint32_t)v);
+}
+
 /* One element: its length word, then `n` bytes that the caller fills at the returned pointer. */
 static unsigned char *element(pgarr_t *a, size_t n)
 {
@@ -109,10 +115,8 @@ void pgarr_int4(pgarr_t *a, int32_t v)
 void pgarr_int8(pgarr_t *a, int64_t v)
 {
     unsigned char *p = element(a, 8);
-    if (p) {
-        put32(p, (uint32_t)((uint64_t)v >> 32));
-        put32(p + 4, (uint32_t)v);
-    }
+    if (p)
+        put64(p, (uint64_t)v);
 }
 
 void pgarr_float4(pgarr_t *a, float v)
@@ -137,10 +141,8 @@ void pgarr_float8(pgarr_t *a, double v)
     uint64_t bits;
     memcpy(&bits, &v, 8);
     unsigned char *p = element(a, 8);
-    if (p) {
-        put32(p, (uint32_t)(bits >> 32));
-        put32(p + 4, (uint32_t)bits);
-    }
+    if (p)
+        put64(p, bits);
 }
 
 void pgarr_bytes(pgarr_t *a, const void *src, size_t n)

@@ -20,9 +20,14 @@ int64_t gl_now_ms(void)
 
 int64_t gl_mono_ms(void)
 {
+    return gl_mono_ns() / 1000000;
+}
+
+int64_t gl_mono_ns(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static int64_t floor_div(int64_t a, int64_t b)

@@ -15,6 +15,9 @@ int64_t gl_now_ms(void);
 /* Monotonic time now in ms, for measuring intervals (never goes back). */
 int64_t gl_mono_ms(void);
 
+/* The same in ns, for latencies below a millisecond (the benchmarks). */
+int64_t gl_mono_ns(void);
+
 /* Formats `ms` as "2026-11-25T00:00:00.000Z" into buf (at least 32 bytes). Returns buf. */
 char *gl_time_format_utc(int64_t ms, char *buf, size_t len);
 
